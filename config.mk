@@ -1,0 +1,30 @@
+# Build configuration for sluice.  Override on the command line:
+#   make CC=clang   make SANITIZE=1   make PREFIX=/usr DESTDIR=/tmp/pkg install
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+INCDIR   ?= $(PREFIX)/include
+MANDIR   ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+CC       ?= cc
+OPT      ?= -O2 -g
+CFLAGS   ?= $(OPT)
+WARN      = -Wall -Wextra -Wno-unused-parameter
+CPPFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+LDLIBS   += -lmsgpackc -lzstd -lz -lm -lpthread
+
+# Debian's packages that provide the headers and libraries above.
+DEBIAN_BUILD_DEPS = build-essential pkg-config libmsgpack-dev libzstd-dev \
+                    zlib1g-dev libopenblas-dev mandoc
+# What the tests need beyond the build.
+DEBIAN_TEST_DEPS  = perl python3 python3-msgpack
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-san
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+BUILD    ?= build
+endif
