@@ -1,0 +1,63 @@
+# tests/lib.sh - sourced by every tests/*.t: a tiny TAP library for shell.
+#
+# Programs are found in $SLUICE_BUILD/bin (set by `make check`; defaults to
+# build/).  Each test file gets a private scratch directory $T, removed at exit.
+#
+#   run CMD ARGS...        runs CMD; stdout in $T/out, stderr in $T/err, status in $rc
+#   is NAME GOT WANT       passes when the two strings are equal (shows both if not)
+#   is_file NAME FILE WANT_FILE   passes when the files are byte-identical (diff if not)
+#   ok_rc NAME WANT        passes when the last run's status was WANT
+#   like NAME GOT REGEX    passes when GOT matches the extended regex
+#   pass NAME / fail NAME  unconditional outcomes for tests computed by hand
+#   done_testing           prints the plan and sets the exit status
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+B=${SLUICE_BUILD:-$TOP/build}
+PATH=$B/bin:$PATH
+export LC_ALL=C
+T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+_n=0
+_fail=0
+
+pass() { _n=$((_n + 1)); echo "ok $_n - $1"; }
+fail() { _n=$((_n + 1)); _fail=$((_fail + 1)); echo "not ok $_n - $1"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+run() {
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+is() {
+	if [ "$2" = "$3" ]; then pass "$1"; else
+		fail "$1"
+		diag "got:" "$2" "want:" "$3"
+	fi
+}
+
+is_file() {
+	if cmp -s "$2" "$3"; then pass "$1"; else
+		fail "$1"
+		diag "$(diff "$3" "$2" | head -n 20)"
+	fi
+}
+
+ok_rc() {
+	if [ "$rc" = "$2" ]; then pass "$1"; else
+		fail "$1"
+		diag "exit status $rc, want $2; stderr:" "$(head -c 600 "$T/err")"
+	fi
+}
+
+like() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then pass "$1"; else
+		fail "$1"
+		diag "got:" "$2" "want match for: $3"
+	fi
+}
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_fail" -eq 0 ]
+}
