@@ -1,0 +1,411 @@
+/*
+ * text.c - text at the edges of the stream: UTF-8 validation, parsing
+ * numbers out of text and printing them back.
+ *
+ * Two promises matter here.  Parsing is exact: a decimal is converted to
+ * the nearest double (a fast exact path for the common short numbers, the
+ * C library's strtod otherwise).  Printing is shortest round trip: the
+ * fewest digits that read back as the same double, so text -> stream ->
+ * text neither loses nor invents digits.  Both are hot in ingest and cat,
+ * so neither goes through printf in the common case.
+ */
+#include "sluice.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+/* Length of the valid UTF-8 sequence starting at p (1..4), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0) /* overlong */
+			return 0;
+		if (c == 0xed && p[1] >= 0xa0) /* surrogates */
+			return 0;
+		return 3;
+	}
+	if (c < 0xf5) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90) /* overlong */
+			return 0;
+		if (c == 0xf4 && p[1] >= 0x90) /* beyond U+10FFFF */
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+size_t sl_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+	uint64_t w;
+
+	while (i < n) {
+		while (i + 8 <= n) { /* eight ASCII bytes at a time */
+			memcpy(&w, p + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_seq(p + i, n - i);
+		if (!k)
+			return i;
+		i += k;
+	}
+	return n;
+}
+
+size_t sl_utf8_repair(struct sl_buf *out, const char *s, size_t n)
+{
+	size_t i = 0, bad = 0, ok;
+
+	while (i < n) {
+		ok = sl_utf8_valid(s + i, n - i);
+		sl_buf_put(out, s + i, ok);
+		i += ok;
+		if (i < n) {
+			sl_buf_put(out, "\xef\xbf\xbd", 3);
+			bad++;
+			i++;
+		}
+	}
+	return bad;
+}
+
+size_t sl_utf8_len(const char *s, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return len;
+}
+
+/* -------------------------------------------------------------- numbers */
+
+static const double pow10tab[23] = {
+	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+int sl_parse_int(const char *p, size_t n, int64_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	uint64_t v = 0, lim;
+
+	if (n && p[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i == n || p[i] < '0' || p[i] > '9')
+		return -1;
+	if (p[i] == '0' && n - i > 1) /* no leading zeros: "007" is text */
+		return -1;
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < n; i++) {
+		unsigned d = (unsigned char)p[i] - '0';
+		if (d > 9 || v > (lim - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (neg && v == 0 && n == 2) /* "-0" is a float's spelling */
+		return -1;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+static int word_eq(const char *p, size_t n, const char *w)
+{
+	size_t len = strlen(w);
+	return n == len && memcmp(p, w, n) == 0;
+}
+
+int sl_parse_float(const char *p, size_t n, double *out)
+{
+	size_t i = 0, digits = 0, sig = 0;
+	int neg = 0, exp10 = 0, e = 0, eneg = 0, seen_nonzero = 0;
+	uint64_t m = 0;
+	char tmp[512], *end;
+
+	if (n && (p[0] == '-' || p[0] == '+')) {
+		neg = p[0] == '-';
+		i = 1;
+	}
+	if (i < n && (p[i] < '0' || p[i] > '9') && p[i] != '.') {
+		const char *w = p + i;
+		size_t wn = n - i;
+		if (word_eq(w, wn, "NaN") || word_eq(w, wn, "nan")) {
+			*out = neg ? -NAN : NAN;
+			return 0;
+		}
+		if (word_eq(w, wn, "inf") || word_eq(w, wn, "Inf") ||
+		    word_eq(w, wn, "Infinity") || word_eq(w, wn, "infinity")) {
+			*out = neg ? -INFINITY : INFINITY;
+			return 0;
+		}
+		return -1;
+	}
+	for (; i < n && p[i] >= '0' && p[i] <= '9'; i++, digits++) {
+		if (p[i] != '0')
+			seen_nonzero = 1;
+		if (!seen_nonzero)
+			continue;
+		if (sig < 19)
+			m = m * 10 + (uint64_t)(p[i] - '0');
+		else
+			exp10++;
+		sig++;
+	}
+	if (i < n && p[i] == '.') {
+		for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++, digits++) {
+			if (p[i] != '0')
+				seen_nonzero = 1;
+			if (!seen_nonzero) {
+				exp10--;
+				continue;
+			}
+			if (sig < 19) {
+				m = m * 10 + (uint64_t)(p[i] - '0');
+				exp10--;
+			}
+			sig++;
+		}
+	}
+	if (!digits)
+		return -1;
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		size_t e0;
+		i++;
+		if (i < n && (p[i] == '-' || p[i] == '+'))
+			eneg = p[i++] == '-';
+		e0 = i;
+		for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+			if (e < 100000)
+				e = e * 10 + (p[i] - '0');
+		if (i == e0)
+			return -1;
+	}
+	if (i != n)
+		return -1;
+	exp10 += eneg ? -e : e;
+	if (sig <= 19 && m <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+		double d = (double)m;
+		d = exp10 < 0 ? d / pow10tab[-exp10] : d * pow10tab[exp10];
+		*out = neg ? -d : d;
+		return 0;
+	}
+	if (n >= sizeof tmp) { /* very long digit strings: heap copy */
+		char *big = sl_xstrndup(p, n);
+		*out = strtod(big, &end);
+		free(big);
+		return 0;
+	}
+	memcpy(tmp, p, n);
+	tmp[n] = 0;
+	*out = strtod(tmp, &end);
+	return 0;
+}
+
+int sl_parse_bool(const char *p, size_t n)
+{
+	static const char t[] = "true", f[] = "false";
+	size_t i;
+
+	if (n == 4) {
+		for (i = 0; i < 4 && (p[i] | 0x20) == t[i]; i++)
+			;
+		return i == 4 ? 1 : -1;
+	}
+	if (n == 5) {
+		for (i = 0; i < 5 && (p[i] | 0x20) == f[i]; i++)
+			;
+		return i == 5 ? 0 : -1;
+	}
+	return -1;
+}
+
+static int fmt_u64(char *out, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (int i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+int sl_fmt_int(char *out, int64_t x)
+{
+	if (x < 0) {
+		out[0] = '-';
+		return 1 + fmt_u64(out + 1, 0 - (uint64_t)x);
+	}
+	return fmt_u64(out, (uint64_t)x);
+}
+
+int sl_fmt_float(char *out, double x)
+{
+	double ax = fabs(x);
+	int n = 0;
+
+	if (isnan(x))
+		return (int)(memcpy(out, "NaN", 4), 3);
+	if (isinf(x)) {
+		strcpy(out, x < 0 ? "-Infinity" : "Infinity");
+		return x < 0 ? 9 : 8;
+	}
+	if (signbit(x))
+		out[n++] = '-';
+	if (ax == 0) {
+		memcpy(out + n, "0.0", 4);
+		return n + 3;
+	}
+	/* Fixed notation: find the fewest decimals k such that the integer
+	 * m = round(|x| * 10^k) divided by 10^k gives back |x|.  With
+	 * m < 2^53 and k <= 22 the division is exact-then-rounded, which is
+	 * what strtod does with the printed digits. */
+	if (ax >= 1e-4 && ax < 1e16) {
+		for (int k = 0; k <= 17; k++) {
+			double s = ax * pow10tab[k], m;
+			if (s >= 9007199254740992.0)
+				break;
+			m = nearbyint(s);
+			if (m / pow10tab[k] == ax) {
+				char dig[24];
+				int nd = fmt_u64(dig, (uint64_t)m);
+				if (nd <= k) { /* 0.000ddd */
+					out[n++] = '0';
+					out[n++] = '.';
+					for (int z = 0; z < k - nd; z++)
+						out[n++] = '0';
+					memcpy(out + n, dig, (size_t)nd);
+					n += nd;
+				} else {
+					memcpy(out + n, dig, (size_t)(nd - k));
+					n += nd - k;
+					out[n++] = '.';
+					if (k) {
+						memcpy(out + n, dig + nd - k, (size_t)k);
+						n += k;
+					} else {
+						out[n++] = '0';
+					}
+				}
+				out[n] = 0;
+				return n;
+			}
+		}
+	}
+	/* Scientific notation, the slow way: the fewest significant digits
+	 * that round-trip. */
+	for (int prec = 1; prec <= 17; prec++) {
+		char *end;
+		snprintf(out + n, 32 - (size_t)n, "%.*e", prec - 1, ax);
+		if (strtod(out + n, &end) == ax || prec == 17)
+			break;
+	}
+	return (int)strlen(out);
+}
+
+/* --------------------------------------------------------------- JSON */
+
+void sl_json_str(struct sl_buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run;
+
+	sl_buf_reserve(out, n + 2);
+	out->p[out->n++] = '"';
+	while (i < n) {
+		run = i;
+		while (run < n && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\' &&
+		       p[run] < 0x80)
+			run++;
+		sl_buf_put(out, s + i, run - i);
+		i = run;
+		if (i >= n)
+			break;
+		if (p[i] >= 0x80) {
+			size_t k = utf8_seq(p + i, n - i);
+			if (k) {
+				sl_buf_put(out, s + i, k);
+				i += k;
+			} else {
+				sl_buf_put(out, "\xef\xbf\xbd", 3);
+				i++;
+			}
+			continue;
+		}
+		sl_buf_putc(out, '\\');
+		switch (p[i]) {
+		case '"': sl_buf_putc(out, '"'); break;
+		case '\\': sl_buf_putc(out, '\\'); break;
+		case '\n': sl_buf_putc(out, 'n'); break;
+		case '\t': sl_buf_putc(out, 't'); break;
+		case '\r': sl_buf_putc(out, 'r'); break;
+		case '\b': sl_buf_putc(out, 'b'); break;
+		case '\f': sl_buf_putc(out, 'f'); break;
+		default:
+			sl_buf_put(out, "u00", 3);
+			sl_buf_putc(out, hex[p[i] >> 4]);
+			sl_buf_putc(out, hex[p[i] & 15]);
+		}
+		i++;
+	}
+	sl_buf_putc(out, '"');
+}
+
+void sl_base64(struct sl_buf *out, const void *data, size_t n)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	size_t i;
+	char *o;
+
+	sl_buf_reserve(out, (n + 2) / 3 * 4);
+	o = out->p + out->n;
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		*o++ = tab[v >> 18];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = tab[(v >> 6) & 63];
+		*o++ = tab[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+		*o++ = tab[v >> 18];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	out->n = (size_t)(o - out->p);
+}

@@ -1,0 +1,389 @@
+/*
+ * writer.c - the stream writer.
+ *
+ * Objects are encoded with msgpack-c's packer into one output buffer that
+ * goes out with write(2) when full, through zstd when asked.  The same
+ * values always give the same bytes: integers take their smallest
+ * encoding, floats are always float64, header keys keep their order.
+ *
+ * A named output is written to a temporary file in the same directory and
+ * renamed over the target only when everything was written, so a failed
+ * run never leaves half a file under the real name.  A write error is
+ * sticky and reported by every later call; a reader that closes the pipe
+ * ends the program through the default SIGPIPE, as for any filter.
+ */
+#include "sluice.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define OUTBUF (1 << 20)
+
+struct sl_writer {
+	int fd;
+	char *name; /* for messages */
+	char *path, *tmp;
+	struct sl_buf *mem;
+
+	unsigned char *buf;
+	size_t n;
+	ZSTD_CCtx *zc;
+	unsigned char *zout;
+	size_t zcap;
+	msgpack_packer pk;
+
+	struct sl_type *types; /* of the current header, to catch bugs */
+	size_t nfields;
+	int have_header;
+	uint64_t records;
+	int failed;
+	char *err;
+};
+
+static void wfail(struct sl_writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void wfail(struct sl_writer *w, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	size_t len;
+
+	if (w->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	len = strlen(w->name) + strlen(msg) + 3;
+	w->err = sl_xmalloc(len);
+	snprintf(w->err, len, "%s: %s", w->name, msg);
+	w->failed = 1;
+}
+
+static int write_all(struct sl_writer *w, const void *p, size_t n)
+{
+	const char *s = p;
+
+	if (w->mem) {
+		sl_buf_put(w->mem, p, n);
+		return 0;
+	}
+	while (n) {
+		ssize_t k = write(w->fd, s, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			wfail(w, "write error: %s", strerror(errno));
+			return -1;
+		}
+		s += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Sends the buffer on, through zstd when on. mode: ZSTD_e_continue/_end */
+static int drain(struct sl_writer *w, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = {w->buf, w->n, 0};
+	size_t left;
+
+	if (w->failed)
+		return -1;
+	if (!w->zc) {
+		if (w->n && write_all(w, w->buf, w->n) < 0)
+			return -1;
+		w->n = 0;
+		return 0;
+	}
+	do {
+		ZSTD_outBuffer out = {w->zout, w->zcap, 0};
+		left = ZSTD_compressStream2(w->zc, &out, &in, mode);
+		if (ZSTD_isError(left)) {
+			wfail(w, "zstd: %s", ZSTD_getErrorName(left));
+			return -1;
+		}
+		if (out.pos && write_all(w, w->zout, out.pos) < 0)
+			return -1;
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	w->n = 0;
+	return 0;
+}
+
+/* The packer's sink: appends to the buffer, draining it when full.  Any
+ * length is fine; large bodies go through in buffer-sized pieces. */
+static int pk_write(void *data, const char *p, size_t len)
+{
+	struct sl_writer *w = data;
+
+	while (len) {
+		size_t k;
+		if (w->n == OUTBUF && drain(w, ZSTD_e_continue) < 0)
+			return -1;
+		k = OUTBUF - w->n < len ? OUTBUF - w->n : len;
+		memcpy(w->buf + w->n, p, k);
+		w->n += k;
+		p += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static void put(struct sl_writer *w, const void *p, size_t len)
+{
+	pk_write(w, p, len);
+}
+
+static struct sl_writer *writer_new(const char *name)
+{
+	struct sl_writer *w = sl_xcalloc(1, sizeof *w);
+
+	w->fd = -1;
+	w->name = sl_xstrdup(name);
+	w->buf = sl_xmalloc(OUTBUF);
+	msgpack_packer_init(&w->pk, w, pk_write);
+	return w;
+}
+
+struct sl_writer *sl_writer_open(const char *path, const struct sl_wopts *o)
+{
+	struct sl_writer *w;
+	static const struct sl_wopts none;
+
+	if (!o)
+		o = &none;
+	if (!path || strcmp(path, "-") == 0) {
+		w = writer_new("(stdout)");
+		w->fd = 1;
+		if (isatty(1) && !o->force)
+			wfail(w, "refusing to write a binary stream to a terminal; "
+			         "pipe it into 'sluice cat', or use -o FILE or -f");
+	} else {
+		const char *slash;
+		size_t dirlen;
+		mode_t um;
+
+		w = writer_new(path);
+		w->path = sl_xstrdup(path);
+		slash = strrchr(path, '/');
+		dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+		w->tmp = sl_xmalloc(dirlen + strlen(slash ? slash + 1 : path) + 24);
+		sprintf(w->tmp, "%.*s.%s.sluice-XXXXXX", (int)dirlen, path,
+		        slash ? slash + 1 : path);
+		w->fd = mkstemp(w->tmp);
+		if (w->fd < 0) {
+			wfail(w, "cannot create a temporary file beside it: %s",
+			      strerror(errno));
+			free(w->tmp);
+			w->tmp = NULL;
+		} else {
+			um = umask(0);
+			umask(um);
+			fchmod(w->fd, 0666 & ~um);
+		}
+	}
+	if (o->zstd > 0 && !w->failed) {
+		w->zc = ZSTD_createCCtx();
+		SL_ASSERT(w->zc);
+		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, o->zstd);
+		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1);
+		w->zcap = ZSTD_CStreamOutSize();
+		w->zout = sl_xmalloc(w->zcap);
+	}
+	return w;
+}
+
+struct sl_writer *sl_writer_mem(struct sl_buf *out)
+{
+	struct sl_writer *w = writer_new("(memory)");
+
+	w->mem = out;
+	return w;
+}
+
+static void pack_val(struct sl_writer *w, const struct sl_val *v)
+{
+	msgpack_packer *pk = &w->pk;
+
+	switch (v->tag) {
+	case SL_V_NIL: msgpack_pack_nil(pk); break;
+	case SL_V_BOOL: v->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk); break;
+	case SL_V_INT: msgpack_pack_int64(pk, v->u.i); break;
+	case SL_V_FLOAT: msgpack_pack_double(pk, v->u.f); break;
+	case SL_V_STR:
+		msgpack_pack_str(pk, v->n);
+		put(w, v->u.s, v->n);
+		break;
+	case SL_V_BIN:
+		msgpack_pack_bin(pk, v->n);
+		put(w, v->u.s, v->n);
+		break;
+	case SL_V_ARR:
+		msgpack_pack_array(pk, v->n);
+		for (size_t i = 0; i < v->n; i++)
+			pack_val(w, &v->u.a[i]);
+		break;
+	case SL_V_MAP:
+		msgpack_pack_map(pk, v->n);
+		for (size_t i = 0; i < 2 * v->n; i++)
+			pack_val(w, &v->u.kv[i]);
+		break;
+	}
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s)
+{
+	size_t n = strlen(s);
+
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+int sl_write_header(struct sl_writer *w, const struct sl_header *h)
+{
+	msgpack_packer *pk = &w->pk;
+	char tn[32];
+
+	if (w->failed)
+		return -1;
+	msgpack_pack_map(pk, 3 + h->meta.n);
+	pack_cstr(pk, "sluice");
+	msgpack_pack_int(pk, SL_FORMAT_VERSION);
+	pack_cstr(pk, "fields");
+	msgpack_pack_array(pk, h->nfields);
+	for (size_t i = 0; i < h->nfields; i++) {
+		msgpack_pack_array(pk, 2);
+		pack_cstr(pk, h->fields[i].name);
+		sl_type_format(h->fields[i].type, tn, sizeof tn);
+		pack_cstr(pk, tn);
+	}
+	for (size_t i = 0; i < 2 * h->meta.n; i++)
+		pack_val(w, &h->meta.u.kv[i]);
+	pack_cstr(pk, "lineage");
+	if (h->lineage.tag == SL_V_ARR)
+		pack_val(w, &h->lineage);
+	else
+		msgpack_pack_array(pk, 0);
+	w->types = sl_xrealloc(w->types, (h->nfields + 1) * sizeof *w->types);
+	for (size_t i = 0; i < h->nfields; i++)
+		w->types[i] = h->fields[i].type;
+	w->nfields = h->nfields;
+	w->have_header = 1;
+	return w->failed ? -1 : 0;
+}
+
+int sl_write_record(struct sl_writer *w, const struct sl_value *v, size_t n)
+{
+	msgpack_packer *pk = &w->pk;
+
+	if (w->failed)
+		return -1;
+	SL_ASSERT(w->have_header && n == w->nfields);
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		/* A value of the wrong kind is a bug in the calling program. */
+		SL_ASSERT(v[i].kind == SL_NIL || v[i].kind == w->types[i].kind);
+		switch (v[i].kind) {
+		case SL_NIL: msgpack_pack_nil(pk); break;
+		case SL_BOOL:
+			v[i].u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+			break;
+		case SL_INT: msgpack_pack_int64(pk, v[i].u.i); break;
+		case SL_FLOAT: msgpack_pack_double(pk, v[i].u.f); break;
+		case SL_STR:
+			msgpack_pack_str(pk, v[i].u.s.n);
+			put(w, v[i].u.s.p, v[i].u.s.n);
+			break;
+		case SL_BIN:
+		case SL_VEC:
+			SL_ASSERT(v[i].kind == SL_BIN ||
+			          v[i].u.s.n % sl_elem_size(w->types[i].elem) == 0);
+			msgpack_pack_bin(pk, v[i].u.s.n);
+			put(w, v[i].u.s.p, v[i].u.s.n);
+			break;
+		}
+	}
+	w->records++;
+	return w->failed ? -1 : 0;
+}
+
+int sl_write_raw(struct sl_writer *w, const void *p, size_t n)
+{
+	if (w->failed)
+		return -1;
+	SL_ASSERT(w->have_header);
+	put(w, p, n);
+	w->records++;
+	return w->failed ? -1 : 0;
+}
+
+int sl_writer_flush(struct sl_writer *w)
+{
+	if (drain(w, ZSTD_e_flush) < 0)
+		return -1;
+	return 0;
+}
+
+static void writer_free(struct sl_writer *w)
+{
+	if (w->zc)
+		ZSTD_freeCCtx(w->zc);
+	free(w->zout);
+	free(w->buf);
+	free(w->types);
+	free(w->name);
+	free(w->path);
+	free(w->tmp);
+	free(w->err);
+	free(w);
+}
+
+int sl_writer_close(struct sl_writer *w, char **err)
+{
+	int rc = 0;
+
+	if (!w->failed)
+		drain(w, w->zc ? ZSTD_e_end : ZSTD_e_continue);
+	if (w->path && w->fd >= 0) {
+		if (close(w->fd) < 0)
+			wfail(w, "write error: %s", strerror(errno));
+		if (!w->failed && rename(w->tmp, w->path) < 0)
+			wfail(w, "cannot rename the temporary file into place: %s",
+			      strerror(errno));
+		if (w->failed)
+			unlink(w->tmp);
+	}
+	if (w->failed) {
+		rc = -1;
+		if (err)
+			*err = sl_xstrdup(w->err);
+	}
+	writer_free(w);
+	return rc;
+}
+
+void sl_writer_abort(struct sl_writer *w)
+{
+	if (w->path && w->fd >= 0) {
+		close(w->fd);
+		unlink(w->tmp);
+	}
+	writer_free(w);
+}
+
+const char *sl_writer_error(const struct sl_writer *w)
+{
+	return w->err;
+}
+
+uint64_t sl_writer_records(const struct sl_writer *w)
+{
+	return w->records;
+}
