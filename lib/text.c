@@ -258,6 +258,7 @@ static int fmt_u64(char *out, uint64_t v)
 	} while (v);
 	for (int i = 0; i < n; i++)
 		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
 	return n;
 }
 
@@ -323,15 +324,55 @@ int sl_fmt_float(char *out, double x)
 			}
 		}
 	}
-	/* Scientific notation, the slow way: the fewest significant digits
-	 * that round-trip. */
-	for (int prec = 1; prec <= 17; prec++) {
-		char *end;
-		snprintf(out + n, 32 - (size_t)n, "%.*e", prec - 1, ax);
-		if (strtod(out + n, &end) == ax || prec == 17)
-			break;
+	/* The slow way: the fewest significant digits that round-trip, then
+	 * laid out as Python's repr does (fixed for 1e-4 <= |x| < 1e16). */
+	{
+		char e[40], dig[20];
+		int nd = 0, ex, prec;
+		const char *q;
+
+		for (prec = 1; prec <= 17; prec++) {
+			snprintf(e, sizeof e, "%.*e", prec - 1, ax);
+			if (strtod(e, NULL) == ax)
+				break;
+		}
+		for (q = e; *q != 'e'; q++)
+			if (*q != '.')
+				dig[nd++] = *q;
+		ex = atoi(q + 1);
+		while (nd > 1 && dig[nd - 1] == '0')
+			nd--;
+		if (ex >= -5 && ex < 16) {
+			if (ex < 0) {
+				out[n++] = '0';
+				out[n++] = '.';
+				for (int z = 0; z < -ex - 1; z++)
+					out[n++] = '0';
+				memcpy(out + n, dig, (size_t)nd);
+				n += nd;
+			} else {
+				for (int i = 0; i <= ex; i++)
+					out[n++] = i < nd ? dig[i] : '0';
+				out[n++] = '.';
+				if (nd > ex + 1) {
+					memcpy(out + n, dig + ex + 1, (size_t)(nd - ex - 1));
+					n += nd - ex - 1;
+				} else {
+					out[n++] = '0';
+				}
+			}
+			out[n] = 0;
+			return n;
+		}
+		out[n++] = dig[0];
+		if (nd > 1) {
+			out[n++] = '.';
+			memcpy(out + n, dig + 1, (size_t)nd - 1);
+			n += nd - 1;
+		}
+		n += snprintf(out + n, 12, "e%c%02d", ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
+		return n;
 	}
-	return (int)strlen(out);
 }
 
 /* --------------------------------------------------------------- JSON */

@@ -39,11 +39,23 @@ static int ok(int cond, const char *fmt, ...)
 
 #define is_str(got, want, ...)                                                 \
 	do {                                                                       \
-		const char *g_ = (got), *w_ = (want);                                  \
-		if (!ok(g_ && w_ && strcmp(g_, w_) == 0, __VA_ARGS__))                 \
-			printf("#   got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)",        \
-			       w_ ? w_ : "(null)");                                        \
+		if (!ok(tap_streq((got), (want)), __VA_ARGS__))                        \
+			tap_diag_str((got), (want));                                       \
 	} while (0)
+
+static int tap_streq(const char *g, const char *w)
+    __attribute__((unused, noinline));
+static int tap_streq(const char *g, const char *w)
+{
+	return g && w && strcmp(g, w) == 0;
+}
+
+static void tap_diag_str(const char *g, const char *w)
+    __attribute__((unused, noinline));
+static void tap_diag_str(const char *g, const char *w)
+{
+	printf("#   got \"%s\", want \"%s\"\n", g ? g : "(null)", w ? w : "(null)");
+}
 
 static int done_testing(void) __attribute__((unused));
 static int done_testing(void)
