@@ -1,0 +1,28 @@
+#!/bin/sh
+# Every program that reads a stream is run on every malformed stream in
+# tests/malformed/: each must exit 1 (not crash, not succeed) with a message
+# that starts with the program's name and names the input.
+. "$(dirname "$0")/lib.sh"
+
+for prog in "$B"/bin/sluice-*; do
+	name=$(basename "$prog")
+	case $name in sluice-ingest) continue ;; esac # reads text, see ingest.t
+	for f in "$TOP"/tests/malformed/*.bin; do
+		base=$(basename "$f")
+		run "$prog" "$f"
+		if [ "$rc" = 1 ] && grep -q "^$name: .*$base" "$T/err"; then
+			pass "$name rejects $base"
+		else
+			fail "$name rejects $base"
+			diag "exit status $rc; stderr: $(head -c 300 "$T/err")"
+		fi
+		run sh -c "\"$prog\" < \"$f\""
+		if [ "$rc" = 1 ] && grep -q "^$name: (stdin)" "$T/err"; then
+			pass "$name rejects $base on stdin"
+		else
+			fail "$name rejects $base on stdin"
+			diag "exit status $rc; stderr: $(head -c 300 "$T/err")"
+		fi
+	done
+done
+done_testing
