@@ -90,7 +90,7 @@ fuzz:
 	done
 
 bench: all
-	bench/run.sh
+	bench/csv.sh
 
 clean:
 	rm -rf build build-san
