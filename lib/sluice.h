@@ -340,7 +340,8 @@ long long sl_parse_count(const char *s);
 /* Progress on stderr when it is a terminal (or when forced). */
 struct sl_progress {
 	int on;
-	double start, last;
+	double start, last, checked;
+	uint32_t calls, every;
 	uint64_t total; /* 0: unknown */
 	const char *unit;
 };
