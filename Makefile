@@ -5,6 +5,7 @@
 #   deps           installs the Debian build dependencies (as root) or prints the apt-get line
 #   fuzz           libFuzzer harnesses (clang), run with FUZZ_SECONDS=N
 #   lint           mandoc -Tlint on every man page
+#   demo           the main job: pipelines/fortunes (Debian's fortunes -> ingest -> profile)
 include config.mk
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
@@ -20,7 +21,7 @@ MAN_PAGES := $(sort $(wildcard man/*.[0-9]))
 
 ALL_CFLAGS = $(CPPFLAGS) -Ilib $(WARN) $(CFLAGS)
 
-.PHONY: all check install uninstall clean deps fuzz lint bench
+.PHONY: all check install uninstall clean deps fuzz lint bench demo
 .SUFFIXES:
 
 all: $(LIB) $(BINS) $(UNIT_BINS)
@@ -51,6 +52,9 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB)
 check: all
 	SLUICE_BUILD=$(CURDIR)/$(BUILD) prove -j2 $(PROVE_FLAGS) tests/*.t
 
+demo: all
+	$(MAKE) -C pipelines/fortunes SLUICE_BIN=$(CURDIR)/$(BUILD)/bin
+
 lint:
 	mandoc -Tlint -W warning $(MAN_PAGES)
 
@@ -72,7 +76,7 @@ uninstall:
 	  $(MAN_PAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%)
 
 deps:
-	@missing=$$(for p in $(DEBIAN_BUILD_DEPS) $(DEBIAN_TEST_DEPS); do \
+	@missing=$$(for p in $(DEBIAN_BUILD_DEPS) $(DEBIAN_TEST_DEPS) $(DEBIAN_DATA_DEPS); do \
 	  dpkg-query -W -f '$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "build dependencies: all present"; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \

@@ -19,7 +19,9 @@ LDLIBS   += -lmsgpackc -lzstd -lz -lm -lpthread
 DEBIAN_BUILD_DEPS = build-essential pkg-config libmsgpack-dev libzstd-dev \
                     zlib1g-dev libopenblas-dev mandoc
 # What the tests need beyond the build.
-DEBIAN_TEST_DEPS  = perl python3 python3-msgpack
+DEBIAN_TEST_DEPS  = perl python3 python3-msgpack zstd
+# The data the main job (make demo) runs on.
+DEBIAN_DATA_DEPS  = fortunes
 
 ifeq ($(SANITIZE),1)
 BUILD    ?= build-san
