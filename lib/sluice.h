@@ -311,6 +311,26 @@ int sl_fmt_int(char *out, int64_t x);
 void sl_json_str(struct sl_buf *out, const char *p, size_t n);
 void sl_base64(struct sl_buf *out, const void *p, size_t n);
 
+/* ----------------------------------------------------------------- rng */
+
+/* xoshiro256** seeded by splitmix64: the only randomness in sluice. */
+struct sl_rng {
+	uint64_t s[4];
+};
+
+void sl_rng_seed(struct sl_rng *r, uint64_t seed);
+uint64_t sl_rng_next(struct sl_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double sl_rng_uniform(struct sl_rng *r);
+/* Uniform integer in [0, n), exactly (n > 0). */
+uint64_t sl_rng_below(struct sl_rng *r, uint64_t n);
+/* Standard normal (Box-Muller). */
+double sl_rng_normal(struct sl_rng *r);
+/* Seeds child from parent: independent streams for workers. */
+void sl_rng_fork(struct sl_rng *parent, struct sl_rng *child);
+/* A stable 64-bit hash of bytes (the same on every machine and run). */
+uint64_t sl_hash64(const void *p, size_t n, uint64_t seed);
+
 /* ----------------------------------------------------------------- cli */
 
 /* Options every program shares, parsed by sl_cli_common(). */
