@@ -276,6 +276,10 @@ int sl_write_header(struct sl_writer *w, const struct sl_header *h);
 int sl_write_record(struct sl_writer *w, const struct sl_value *v, size_t n);
 /* An already-encoded record (from sl_reader_raw) under the same header. */
 int sl_write_raw(struct sl_writer *w, const void *p, size_t n);
+/* An encoded record followed by nextra more values: for a header that is
+ * the record's header plus nextra fields at the end. */
+int sl_write_raw_append(struct sl_writer *w, const void *p, size_t n,
+                        const struct sl_value *extra, size_t nextra);
 int sl_writer_flush(struct sl_writer *w);
 /* Flushes, finishes, renames.  Returns 0, or -1 (message in *err if given,
  * to be freed by the caller).  Frees w either way. */
@@ -370,5 +374,375 @@ void sl_progress_start(struct sl_progress *p, const char *unit, uint64_t total,
 void sl_progress_update(struct sl_progress *p, uint64_t done);
 void sl_progress_end(struct sl_progress *p, uint64_t done);
 double sl_now(void);
+
+
+/* =========================================================== tensor core
+ *
+ * float32 arrays with explicit dimensions, in the manner of llm.c: a
+ * tensor is a plain float * plus the sizes its function is given, row-major
+ * and contiguous.  Dimension letters: B rows of a batch (for sequences the
+ * caller passes B*T), C channels or features in, OC out, V classes or
+ * vocabulary, H x W image planes.
+ *
+ * Each layer is a pair sl_<layer>_forward / sl_<layer>_backward.  Arguments
+ * are ordered outputs, inputs, weights, caches, sizes.  A backward
+ * ACCUMULATES (+=) into every gradient it is given, so the caller zeroes
+ * gradients once per step; a NULL input gradient (din) is skipped.  Caches
+ * are written by the forward and read by the backward; their sizes are
+ * stated beside each function.  Reductions run in a fixed order, so results
+ * are bit-identical from run to run.
+ *
+ *   tensor   sl_matmul over OpenBLAS sgemm, BLAS thread control
+ *   rng      a seeded xoshiro256** generator of the library's own
+ *   init     weight initialisation schemes
+ *   layers   linear, activations, dropout, layer norm, embedding, softmax
+ *   conv     conv2d (im2col + sgemm), max-pool 2d, flatten
+ *   loss     softmax cross-entropy, MSE, MAE, Huber, hinge, BCE with logits
+ *   params   parameters, gradients and optimizer moments: one block each,
+ *            with named views
+ *   optim    SGD, momentum, Nesterov, Adam, AdamW, RMSprop; penalties,
+ *            clipping by global norm
+ *   sched    learning-rate schedules
+ */
+
+/* -------------------------------------------------------------- tensor */
+
+enum sl_trans { SL_TRANS_N = 0, SL_TRANS_T = 1 };
+
+/* c = alpha * op(a) * op(b) + beta * c, row-major, BLAS convention:
+ * op(a) is (M,K), op(b) is (K,N), c is (M,N).  a is stored (M,K), or (K,M)
+ * when ta is SL_TRANS_T; b is stored (K,N), or (N,K) when tb is SL_TRANS_T.
+ * With beta == 0, c is overwritten (NaNs in it are not propagated). */
+void sl_matmul(float *c, const float *a, const float *b, enum sl_trans ta,
+               enum sl_trans tb, int M, int N, int K, float alpha, float beta);
+/* The same with explicit leading dimensions (row strides, in elements), for
+ * operating on a sub-matrix such as one attention head. */
+void sl_matmul_ld(float *c, int ldc, const float *a, int lda, const float *b,
+                  int ldb, enum sl_trans ta, enum sl_trans tb, int M, int N,
+                  int K, float alpha, float beta);
+/* Threads OpenBLAS may use for one call.  Programs that split a batch over
+ * their own workers set this to 1 so the two never oversubscribe. */
+void sl_blas_threads(int n);
+
+/* ------------------------------------------------------------ rng (more) */
+
+/* The splitmix64 finaliser: a bijective mix of 64 bits.  Counter-based
+ * randomness (dropout masks) hashes (seed, index) with it. */
+uint64_t sl_mix64(uint64_t x);
+
+/* ---------------------------------------------------------------- init */
+
+enum sl_init_kind {
+	SL_INIT_ZEROS,
+	SL_INIT_CONST,          /* arg: the value */
+	SL_INIT_UNIFORM,        /* arg: a, values in U(-a, a) */
+	SL_INIT_NORMAL,         /* arg: sigma, values in N(0, sigma^2) */
+	SL_INIT_XAVIER_UNIFORM, /* U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)) */
+	SL_INIT_XAVIER_NORMAL,  /* sigma = gain * sqrt(2 / (fan_in + fan_out)) */
+	SL_INIT_HE_UNIFORM,     /* U(-a, a), a = gain * sqrt(3 / fan_in) */
+	SL_INIT_HE_NORMAL,      /* sigma = gain / sqrt(fan_in) */
+};
+
+/* A scheme and its argument; for Xavier and He the argument is the gain
+ * (PyTorch's meaning: 1 for Xavier, sqrt(2) for He with ReLU). */
+struct sl_init_spec {
+	enum sl_init_kind kind;
+	float arg;
+};
+
+/* Parses a flag value: "zeros", "const:C", "uniform:A", "normal:SIGMA",
+ * "xavier_uniform[:GAIN]", "xavier_normal[:GAIN]", "he_uniform[:GAIN]",
+ * "he_normal[:GAIN]" (default gains 1 and sqrt(2)).  0, or -1 if malformed. */
+int sl_init_parse(struct sl_init_spec *spec, const char *s);
+/* Fills w[0..n) by spec, drawing from r.  fan_in and fan_out are the
+ * weight's: (OC,C) linear -> C and OC; (OC,IC,KH,KW) conv -> IC*KH*KW and
+ * OC*KH*KW.  Only the Xavier and He kinds read them. */
+void sl_init_fill(float *w, struct sl_rng *r, struct sl_init_spec spec,
+                  size_t n, int fan_in, int fan_out);
+
+/* -------------------------------------------------------------- layers */
+
+/* linear: out = in . w^T + bias, PyTorch's layout (so a (V,C) embedding
+ * table can serve as a tied output layer).  bias may be NULL.
+ * in (B,C) -> out (B,OC); w (OC,C); bias (OC) */
+void sl_linear_forward(float *out, const float *in, const float *w,
+                       const float *bias, int B, int C, int OC);
+/* din (B,C) += dout . w; dw (OC,C) += dout^T . in; dbias (OC) += column
+ * sums of dout.  din, dbias may be NULL. */
+void sl_linear_backward(float *din, float *dw, float *dbias, const float *dout,
+                        const float *in, const float *w, int B, int C, int OC);
+
+/* Element-wise activations over n values.  ReLU and GELU's backward read
+ * the input; tanh's and sigmoid's read the output (their cache).
+ * GELU is the exact form x * Phi(x) = x/2 * (1 + erf(x / sqrt 2)). */
+void sl_relu_forward(float *out, const float *in, size_t n);
+void sl_relu_backward(float *din, const float *dout, const float *in, size_t n);
+void sl_gelu_forward(float *out, const float *in, size_t n);
+void sl_gelu_backward(float *din, const float *dout, const float *in, size_t n);
+void sl_tanh_forward(float *out, const float *in, size_t n);
+void sl_tanh_backward(float *din, const float *dout, const float *out, size_t n);
+void sl_sigmoid_forward(float *out, const float *in, size_t n);
+void sl_sigmoid_backward(float *din, const float *dout, const float *out,
+                         size_t n);
+
+/* Inverted dropout: each value is kept with probability 1 - p and scaled by
+ * 1 / (1 - p), so evaluation needs no rescaling (there, skip the layer).
+ * The mask of element i is a pure function of (seed, i): the same seed
+ * gives the same mask, and a resumed run redraws exactly what it lost.
+ * mask (n) is the cache: 0 or 1 / (1 - p).  0 <= p < 1. */
+void sl_dropout_forward(float *out, float *mask, const float *in, float p,
+                        uint64_t seed, size_t n);
+void sl_dropout_backward(float *din, const float *dout, const float *mask,
+                         size_t n);
+
+/* Layer norm over the last dimension, eps 1e-5 (PyTorch's default).
+ * in (B,C) -> out (B,C); weight, bias (C); caches mean, rstd (B) */
+void sl_layernorm_forward(float *out, float *mean, float *rstd,
+                          const float *in, const float *weight,
+                          const float *bias, int B, int C);
+void sl_layernorm_backward(float *din, float *dweight, float *dbias,
+                           const float *dout, const float *in,
+                           const float *weight, const float *mean,
+                           const float *rstd, int B, int C);
+
+/* Embedding lookup: out row b = table row ids[b]; 0 <= ids[b] < V.
+ * ids (B) -> out (B,C); table (V,C).  The backward adds each dout row into
+ * its table row, in order of b (ids may repeat). */
+void sl_embedding_forward(float *out, const int32_t *ids, const float *table,
+                          int B, int C, int V);
+void sl_embedding_backward(float *dtable, const float *dout,
+                           const int32_t *ids, int B, int C);
+
+/* Softmax over the last dimension, max-subtracted.
+ * logits (B,V) -> probs (B,V) */
+void sl_softmax_forward(float *probs, const float *logits, int B, int V);
+void sl_softmax_backward(float *dlogits, const float *dprobs,
+                         const float *probs, int B, int V);
+
+/* ---------------------------------------------------------------- conv */
+
+/* The geometry of a 2-d convolution over NCHW images: (OC,IC,KH,KW)
+ * kernels, one stride and zero padding for both axes.  The batch size is
+ * passed per call, so a short last batch needs no new struct. */
+struct sl_conv2d {
+	int IC, H, W;     /* input planes */
+	int OC, KH, KW;   /* kernels */
+	int stride, pad;
+	int OH, OW;       /* output planes, set by sl_conv2d_init */
+};
+
+/* Fills c; 0, or -1 when a size is not positive or the output is empty. */
+int sl_conv2d_init(struct sl_conv2d *c, int IC, int H, int W, int OC, int KH,
+                   int KW, int stride, int pad);
+/* Floats in the im2col cache for B images: B * IC*KH*KW * OH*OW. */
+size_t sl_conv2d_col_size(const struct sl_conv2d *c, int B);
+/* in (B,IC,H,W) -> out (B,OC,OH,OW); w (OC,IC,KH,KW); bias (OC) or NULL;
+ * col: the im2col cache, sl_conv2d_col_size() floats, read by the
+ * backward. */
+void sl_conv2d_forward(float *out, float *col, const float *in, const float *w,
+                       const float *bias, const struct sl_conv2d *c, int B);
+/* din (B,IC,H,W) += ...; dw (OC,IC,KH,KW) += ...; dbias (OC) += ...
+ * din, dbias may be NULL.  Allocates one image's scratch per call. */
+void sl_conv2d_backward(float *din, float *dw, float *dbias, const float *dout,
+                        const float *w, const float *col,
+                        const struct sl_conv2d *c, int B);
+
+/* Max-pooling of K x K windows every S pixels, no padding, floor mode;
+ * OH = (H - K) / S + 1.  A NaN in a window wins it; ties go to the first.
+ * in (B,C,H,W) -> out (B,C,OH,OW); argmax cache (B,C,OH,OW): the index of
+ * the winner within its H*W plane. */
+void sl_maxpool2d_forward(float *out, int32_t *argmax, const float *in, int B,
+                          int C, int H, int W, int K, int S);
+void sl_maxpool2d_backward(float *din, const float *dout, const int32_t *argmax,
+                           int B, int C, int H, int W, int K, int S);
+
+/* Flatten (B,C,H,W) -> (B,C*H*W) is the identity on contiguous memory, so
+ * it is usually a view (out == in, din == dout), when both calls do
+ * nothing.  Given separate buffers, the forward copies and the backward
+ * accumulates, like any other layer. */
+void sl_flatten_forward(float *out, const float *in, size_t n);
+void sl_flatten_backward(float *din, const float *dout, size_t n);
+
+/* ---------------------------------------------------------------- loss */
+
+/* Each loss forward returns the mean over its rows (or elements) as a
+ * scalar; the backward takes dloss, the gradient of the total objective
+ * with respect to that mean (1 for a plain loss; b / B for a worker that
+ * holds b of a batch's B rows), and accumulates into the input gradient. */
+
+/* Softmax cross-entropy, fused and stable (log-sum-exp): the mean over B of
+ * -log softmax(logits)[target].  probs (B,V) is the cache.
+ * logits (B,V), targets (B) in [0, V) -> scalar */
+float sl_softmax_xent_forward(float *probs, const float *logits,
+                              const int32_t *targets, int B, int V);
+/* dlogits += dloss / B * (probs - onehot(target)) */
+void sl_softmax_xent_backward(float *dlogits, float dloss, const float *probs,
+                              const int32_t *targets, int B, int V);
+
+/* Regression losses over n = B*D elements, mean over all of them (as
+ * PyTorch's reduction="mean").  MSE: (p - t)^2.  MAE: |p - t| (gradient 0
+ * where p == t).  Huber with threshold delta > 0: (p - t)^2 / 2 inside
+ * delta, delta * (|p - t| - delta / 2) outside (PyTorch's HuberLoss). */
+float sl_mse_forward(const float *pred, const float *target, size_t n);
+void sl_mse_backward(float *dpred, float dloss, const float *pred,
+                     const float *target, size_t n);
+float sl_mae_forward(const float *pred, const float *target, size_t n);
+void sl_mae_backward(float *dpred, float dloss, const float *pred,
+                     const float *target, size_t n);
+float sl_huber_forward(const float *pred, const float *target, float delta,
+                       size_t n);
+void sl_huber_backward(float *dpred, float dloss, const float *pred,
+                       const float *target, float delta, size_t n);
+
+/* Multiclass hinge (the linear SVM's loss; PyTorch's MultiMarginLoss):
+ * per row, sum over j != y of max(0, 1 - s_y + s_j), divided by V; mean
+ * over B.  For two classes this is the binary hinge max(0, 1 - y*d) on the
+ * score difference d = s_1 - s_0 (y = +-1), halved.
+ * scores (B,V), targets (B) in [0, V) -> scalar */
+float sl_hinge_forward(const float *scores, const int32_t *targets, int B,
+                       int V);
+void sl_hinge_backward(float *dscores, float dloss, const float *scores,
+                       const int32_t *targets, int B, int V);
+
+/* Binary cross-entropy on logits x with targets y in [0, 1], stable form
+ * max(x, 0) - x*y + log(1 + exp(-|x|)); mean over n.  Gradient
+ * sigmoid(x) - y. */
+float sl_bce_logits_forward(const float *logits, const float *targets,
+                            size_t n);
+void sl_bce_logits_backward(float *dlogits, float dloss, const float *logits,
+                            const float *targets, size_t n);
+
+/* -------------------------------------------------------------- params */
+
+/* A model's parameters live in one float block, their gradients in a second
+ * of the same layout and the optimizer's moments in two more, so the
+ * optimizer is one flat loop and a checkpoint is one write per block.
+ * Each tensor is a named view: an offset and a shape.
+ *
+ * Tensors marked decay (weights) are laid out first, the rest (biases, norm
+ * gains) after, each group in the order added; ndecay is where the first
+ * group ends.  Weight decay and L1/L2 penalties apply to [0, ndecay). */
+#define SL_PARAM_NAME_MAX 48
+#define SL_PARAM_DIMS_MAX 4
+
+struct sl_param {
+	char name[SL_PARAM_NAME_MAX];
+	int ndim;
+	int shape[SL_PARAM_DIMS_MAX];
+	size_t n;   /* elements: the product of the shape */
+	size_t off; /* offset in each block, set by sl_params_alloc */
+	int decay;
+};
+
+struct sl_params {
+	struct sl_param *t;
+	int count, cap;
+	size_t n, ndecay;
+	float *data, *grad, *m, *v; /* n floats each, zeroed by the alloc */
+};
+
+/* Adds a tensor before sl_params_alloc.  ndim in 1..4; the name unique and
+ * shorter than SL_PARAM_NAME_MAX.  Returns its index. */
+int sl_params_add(struct sl_params *P, const char *name, int decay, int ndim,
+                  const int *shape);
+/* Lays the tensors out and allocates the four blocks. */
+void sl_params_alloc(struct sl_params *P);
+/* Index of the tensor called name, or -1. */
+int sl_params_find(const struct sl_params *P, const char *name);
+float *sl_params_data(const struct sl_params *P, int i);
+float *sl_params_grad(const struct sl_params *P, int i);
+void sl_params_zero_grad(struct sl_params *P);
+void sl_params_free(struct sl_params *P);
+
+/* --------------------------------------------------------------- optim */
+
+enum sl_optim_kind {
+	SL_OPTIM_SGD,
+	SL_OPTIM_MOMENTUM, /* heavy ball: m = mu*m + g; p -= lr*m */
+	SL_OPTIM_NESTEROV, /* m = mu*m + g; p -= lr*(g + mu*m) */
+	SL_OPTIM_ADAM,
+	SL_OPTIM_ADAMW, /* Adam with decoupled weight decay (default 0.01) */
+	SL_OPTIM_RMSPROP,
+};
+
+/* Hyperparameters and the step count.  The update rules are PyTorch's
+ * (torch.optim, default dampening 0, RMSprop uncentred).
+ *
+ * Penalties: l2 adds l2 * p to the gradient (the gradient of l2/2 * |p|^2,
+ * what torch's SGD and Adam call weight_decay), l1 adds l1 * sign(p).
+ * weight_decay is decoupled, p -= lr * weight_decay * p before the update,
+ * whatever the kind (AdamW's rule; SGD's equals l2 there).  All three
+ * apply to the first ndecay elements only. */
+struct sl_optim {
+	enum sl_optim_kind kind;
+	float lr;
+	float momentum;     /* MOMENTUM, NESTEROV */
+	float beta1, beta2; /* ADAM, ADAMW */
+	float alpha;        /* RMSPROP: smoothing of the squared gradient */
+	float eps;          /* ADAM, ADAMW, RMSPROP */
+	float weight_decay;
+	float l1, l2;
+	int64_t t; /* steps taken; Adam's bias correction uses it */
+};
+
+/* PyTorch's defaults for kind: lr 0.01 (SGD family, RMSprop) or 0.001
+ * (Adam), momentum 0.9, betas 0.9 / 0.999, alpha 0.99, eps 1e-8,
+ * weight_decay 0.01 for AdamW and 0 otherwise, no penalties, t = 0. */
+void sl_optim_init(struct sl_optim *o, enum sl_optim_kind kind);
+/* "sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop": 0, or -1. */
+int sl_optim_parse(enum sl_optim_kind *kind, const char *name);
+const char *sl_optim_name(enum sl_optim_kind kind);
+/* One step over n parameters: updates param and the moments m (momentum
+ * buffer, Adam's first moment) and v (Adam's second moment, RMSprop's
+ * mean square); m, v may be NULL for kinds that do not use them.  grad is
+ * read, not changed.  Increments o->t. */
+void sl_optim_step(struct sl_optim *o, float *param, float *m, float *v,
+                   const float *grad, size_t n, size_t ndecay);
+/* Scales grad so its global L2 norm is at most max_norm (PyTorch's
+ * clip_grad_norm_: factor max_norm / (norm + 1e-6) when norm > max_norm).
+ * Returns the norm before clipping, summed in double in a fixed order. */
+float sl_clip_grad_norm(float *grad, size_t n, float max_norm);
+
+/* --------------------------------------------------------------- sched */
+
+enum sl_sched_kind {
+	SL_SCHED_CONSTANT,
+	SL_SCHED_STEP,    /* lr * gamma^floor(k / every) */
+	SL_SCHED_EXP,     /* lr * gamma^k */
+	SL_SCHED_COSINE,  /* min_lr + (lr - min_lr) * (1 + cos(pi k / (total - warmup))) / 2 */
+	SL_SCHED_PLATEAU, /* lr * factor^(reductions), lowered by sl_sched_observe */
+};
+
+/* A learning-rate schedule.  Every kind starts with an optional linear
+ * warmup: for step < warmup, lr * (step + 1) / (warmup + 1) (nanoGPT's);
+ * after it, k = step - warmup.  Cosine holds min_lr once step >= total.
+ * Reduce-on-plateau keeps its state here (cur, best, bad), so saving the
+ * struct saves the schedule. */
+struct sl_sched {
+	enum sl_sched_kind kind;
+	float lr;      /* base rate */
+	int64_t warmup;
+	int64_t every; /* STEP */
+	float gamma;   /* STEP, EXP */
+	int64_t total; /* COSINE: the step where min_lr is reached */
+	float min_lr;  /* COSINE, PLATEAU: the floor */
+	/* PLATEAU: after more than patience observations without an
+	 * improvement (relative, by threshold), cur *= factor. */
+	float factor, threshold;
+	int patience, maximize;
+	float cur, best;
+	int bad;
+};
+
+/* Defaults: warmup 0, every 1, gamma 0.1, total 1, min_lr 0, factor 0.1,
+ * threshold 1e-4, patience 10, minimise (PyTorch's ReduceLROnPlateau). */
+void sl_sched_init(struct sl_sched *s, enum sl_sched_kind kind, float lr);
+/* "constant", "step", "exp", "cosine", "plateau": 0, or -1. */
+int sl_sched_parse(enum sl_sched_kind *kind, const char *name);
+/* The rate for step (0-based). */
+float sl_sched_lr(const struct sl_sched *s, int64_t step);
+/* Reports a validation metric (PLATEAU; ignored by the others).  Returns 1
+ * when it lowered the rate. */
+int sl_sched_observe(struct sl_sched *s, float metric);
 
 #endif

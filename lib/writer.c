@@ -279,6 +279,32 @@ int sl_write_header(struct sl_writer *w, const struct sl_header *h)
 	return w->failed ? -1 : 0;
 }
 
+/* Encodes one value of the current header's field i. */
+static void pack_value(struct sl_writer *w, const struct sl_value *v, size_t i)
+{
+	msgpack_packer *pk = &w->pk;
+
+	/* A value of the wrong kind is a bug in the calling program. */
+	SL_ASSERT(v->kind == SL_NIL || v->kind == w->types[i].kind);
+	switch (v->kind) {
+	case SL_NIL: msgpack_pack_nil(pk); break;
+	case SL_BOOL: v->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk); break;
+	case SL_INT: msgpack_pack_int64(pk, v->u.i); break;
+	case SL_FLOAT: msgpack_pack_double(pk, v->u.f); break;
+	case SL_STR:
+		msgpack_pack_str(pk, v->u.s.n);
+		put(w, v->u.s.p, v->u.s.n);
+		break;
+	case SL_BIN:
+	case SL_VEC:
+		SL_ASSERT(v->kind == SL_BIN ||
+		          v->u.s.n % sl_elem_size(w->types[i].elem) == 0);
+		msgpack_pack_bin(pk, v->u.s.n);
+		put(w, v->u.s.p, v->u.s.n);
+		break;
+	}
+}
+
 int sl_write_record(struct sl_writer *w, const struct sl_value *v, size_t n)
 {
 	msgpack_packer *pk = &w->pk;
@@ -287,29 +313,8 @@ int sl_write_record(struct sl_writer *w, const struct sl_value *v, size_t n)
 		return -1;
 	SL_ASSERT(w->have_header && n == w->nfields);
 	msgpack_pack_array(pk, n);
-	for (size_t i = 0; i < n; i++) {
-		/* A value of the wrong kind is a bug in the calling program. */
-		SL_ASSERT(v[i].kind == SL_NIL || v[i].kind == w->types[i].kind);
-		switch (v[i].kind) {
-		case SL_NIL: msgpack_pack_nil(pk); break;
-		case SL_BOOL:
-			v[i].u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-			break;
-		case SL_INT: msgpack_pack_int64(pk, v[i].u.i); break;
-		case SL_FLOAT: msgpack_pack_double(pk, v[i].u.f); break;
-		case SL_STR:
-			msgpack_pack_str(pk, v[i].u.s.n);
-			put(w, v[i].u.s.p, v[i].u.s.n);
-			break;
-		case SL_BIN:
-		case SL_VEC:
-			SL_ASSERT(v[i].kind == SL_BIN ||
-			          v[i].u.s.n % sl_elem_size(w->types[i].elem) == 0);
-			msgpack_pack_bin(pk, v[i].u.s.n);
-			put(w, v[i].u.s.p, v[i].u.s.n);
-			break;
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		pack_value(w, &v[i], i);
 	w->records++;
 	return w->failed ? -1 : 0;
 }
@@ -320,6 +325,36 @@ int sl_write_raw(struct sl_writer *w, const void *p, size_t n)
 		return -1;
 	SL_ASSERT(w->have_header);
 	put(w, p, n);
+	w->records++;
+	return w->failed ? -1 : 0;
+}
+
+int sl_write_raw_append(struct sl_writer *w, const void *p, size_t n,
+                        const struct sl_value *extra, size_t nextra)
+{
+	const unsigned char *s = p;
+	size_t skip, have;
+
+	if (w->failed)
+		return -1;
+	SL_ASSERT(w->have_header && n > 0);
+	/* The record's array header: fixarray, array16 or array32. */
+	if ((s[0] & 0xf0) == 0x90) {
+		have = s[0] & 0x0f;
+		skip = 1;
+	} else if (s[0] == 0xdc) {
+		have = (size_t)s[1] << 8 | s[2];
+		skip = 3;
+	} else {
+		SL_ASSERT(s[0] == 0xdd);
+		have = (size_t)s[1] << 24 | (size_t)s[2] << 16 | (size_t)s[3] << 8 | s[4];
+		skip = 5;
+	}
+	SL_ASSERT(have + nextra == w->nfields);
+	msgpack_pack_array(&w->pk, w->nfields);
+	put(w, s + skip, n - skip);
+	for (size_t i = 0; i < nextra; i++)
+		pack_value(w, &extra[i], have + i);
 	w->records++;
 	return w->failed ? -1 : 0;
 }
