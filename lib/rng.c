@@ -85,3 +85,20 @@ uint64_t sl_rng_below(struct sl_rng *r, uint64_t n)
 	}
 	return (uint64_t)(m >> 64);
 }
+
+void sl_rng_fork(struct sl_rng *parent, struct sl_rng *child)
+{
+	sl_rng_seed(child, sl_rng_next(parent));
+}
+
+uint64_t sl_hash64(const void *p, size_t n, uint64_t seed)
+{
+	/* FNV-1a over the bytes, finished with sl_mix64: stable across runs
+	 * and machines, for hash-based splits and sampling. */
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ULL;
+	return sl_mix64(h + GOLDEN);
+}
