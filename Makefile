@@ -39,7 +39,7 @@ $(LIB): $(LIB_OBJ)
 .SECONDEXPANSION:
 $(BUILD)/bin/sluice-%: $(BUILD)/filters/%.o $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard filters/%/*.c)) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS_$*) $(LDLIBS)
 
 $(BUILD)/bin/sluice: $(BUILD)/filters/sluice.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -13,11 +13,15 @@ OPT      ?= -O2 -g
 CFLAGS   ?= $(OPT)
 WARN      = -Wall -Wextra -Wno-unused-parameter
 CPPFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
-LDLIBS   += -lmsgpackc -lzstd -lz -lm -lpthread
+# Libraries only one program needs: LDLIBS_<stage>.
+# utf8proc: Unicode NFC and case folding for dedup's --fold, rather than
+# writing Unicode tables ourselves.
+LDLIBS_dedup = -lutf8proc
+LDLIBS   += -lopenblas -lmsgpackc -lzstd -lz -lm -lpthread
 
 # Debian's packages that provide the headers and libraries above.
 DEBIAN_BUILD_DEPS = build-essential pkg-config libmsgpack-dev libzstd-dev \
-                    zlib1g-dev libopenblas-dev mandoc
+                    zlib1g-dev libopenblas-dev libutf8proc-dev mandoc
 # What the tests need beyond the build.
 DEBIAN_TEST_DEPS  = perl python3 python3-msgpack zstd
 # The data the main job (make demo) runs on.

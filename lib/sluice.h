@@ -334,6 +334,8 @@ double sl_rng_normal(struct sl_rng *r);
 void sl_rng_fork(struct sl_rng *parent, struct sl_rng *child);
 /* A stable 64-bit hash of bytes (the same on every machine and run). */
 uint64_t sl_hash64(const void *p, size_t n, uint64_t seed);
+/* A fast, stable 128-bit hash of bytes (two 64-bit lanes). */
+void sl_hash128(const void *p, size_t n, uint64_t seed, uint64_t out[2]);
 
 /* ----------------------------------------------------------------- cli */
 
