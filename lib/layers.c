@@ -1,0 +1,271 @@
+/*
+ * layers.c - the dense layers: linear, the element-wise activations,
+ * dropout, layer norm, embedding and softmax, each as a forward/backward
+ * pair side by side.
+ *
+ * Conventions (see the tensor-core section of sluice.h): plain row-major
+ * float arrays with explicit sizes; arguments ordered outputs, inputs,
+ * weights, caches, sizes; a backward accumulates (+=) into its gradients,
+ * and skips an input gradient given as NULL.  GEMMs go to sl_matmul; every
+ * other loop walks memory contiguously so the compiler can vectorise it,
+ * and every reduction runs in a fixed order, so results are bit-identical
+ * across runs.  Nothing here allocates or keeps state: whatever a backward
+ * needs is a cache its forward wrote (or the forward's input or output,
+ * named in each comment).
+ */
+#include "sluice.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- linear */
+
+// in (B,C), w (OC,C), bias (OC) -> out (B,OC)
+void sl_linear_forward(float *out, const float *in, const float *w,
+                       const float *bias, int B, int C, int OC)
+{
+	float beta = 0.0f;
+
+	if (bias) {
+		for (int b = 0; b < B; b++)
+			memcpy(out + (size_t)b * OC, bias, (size_t)OC * sizeof *out);
+		beta = 1.0f;
+	}
+	sl_matmul(out, in, w, SL_TRANS_N, SL_TRANS_T, B, OC, C, 1.0f, beta);
+}
+
+// dout (B,OC) -> din (B,C), dw (OC,C), dbias (OC)
+void sl_linear_backward(float *din, float *dw, float *dbias, const float *dout,
+                        const float *in, const float *w, int B, int C, int OC)
+{
+	if (din)
+		sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 1.0f);
+	sl_matmul(dw, dout, in, SL_TRANS_T, SL_TRANS_N, OC, C, B, 1.0f, 1.0f);
+	if (dbias)
+		for (int b = 0; b < B; b++) {
+			const float *d = dout + (size_t)b * OC;
+			for (int o = 0; o < OC; o++)
+				dbias[o] += d[o];
+		}
+}
+
+/* ----------------------------------------------------------- activations */
+
+// in (n) -> out (n)
+void sl_relu_forward(float *out, const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+void sl_relu_backward(float *din, const float *dout, const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		din[i] += in[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+/* GELU, exact: x * Phi(x), Phi the standard normal CDF.  Its derivative
+ * is Phi(x) + x * phi(x), phi the standard normal density. */
+#define INV_SQRT2 0.70710678118654752440f
+#define INV_SQRT_2PI 0.39894228040143267794f
+
+// in (n) -> out (n)
+void sl_gelu_forward(float *out, const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = 0.5f * in[i] * (1.0f + erff(in[i] * INV_SQRT2));
+}
+
+void sl_gelu_backward(float *din, const float *dout, const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float x = in[i], cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
+		float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
+		din[i] += dout[i] * (cdf + x * pdf);
+	}
+}
+
+// in (n) -> out (n); the backward reads out
+void sl_tanh_forward(float *out, const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = tanhf(in[i]);
+}
+
+void sl_tanh_backward(float *din, const float *dout, const float *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		din[i] += dout[i] * (1.0f - out[i] * out[i]);
+}
+
+/* exp of a non-positive number only, so neither branch overflows. */
+static float sigmoid(float x)
+{
+	float e;
+
+	if (x >= 0.0f)
+		return 1.0f / (1.0f + expf(-x));
+	e = expf(x);
+	return e / (1.0f + e);
+}
+
+// in (n) -> out (n); the backward reads out
+void sl_sigmoid_forward(float *out, const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = sigmoid(in[i]);
+}
+
+void sl_sigmoid_backward(float *din, const float *dout, const float *out,
+                         size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		din[i] += dout[i] * out[i] * (1.0f - out[i]);
+}
+
+/* --------------------------------------------------------------- dropout */
+
+/* Element i is kept when the top 24 bits of mix(seed + (i+1) * golden),
+ * read as a fraction of 2^24, are >= p.  That is splitmix64's i-th output
+ * from seed: stateless, so any range of elements can be drawn alone. */
+// in (n) -> out (n); mask (n) cache
+void sl_dropout_forward(float *out, float *mask, const float *in, float p,
+                        uint64_t seed, size_t n)
+{
+	float scale = 1.0f / (1.0f - p);
+	uint32_t cut = (uint32_t)((double)p * 16777216.0);
+
+	SL_ASSERT(p >= 0.0f && p < 1.0f);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = sl_mix64(seed + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
+		mask[i] = (uint32_t)(h >> 40) >= cut ? scale : 0.0f;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] * mask[i];
+}
+
+void sl_dropout_backward(float *din, const float *dout, const float *mask,
+                         size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		din[i] += dout[i] * mask[i];
+}
+
+/* ------------------------------------------------------------ layer norm */
+
+#define LN_EPS 1e-5f
+
+// in (B,C), weight (C), bias (C) -> out (B,C); caches mean (B), rstd (B)
+void sl_layernorm_forward(float *out, float *mean, float *rstd,
+                          const float *in, const float *weight,
+                          const float *bias, int B, int C)
+{
+	for (int b = 0; b < B; b++) {
+		const float *x = in + (size_t)b * C;
+		float *y = out + (size_t)b * C;
+		float m = 0.0f, v = 0.0f, s;
+
+		for (int i = 0; i < C; i++)
+			m += x[i];
+		m /= C;
+		for (int i = 0; i < C; i++)
+			v += (x[i] - m) * (x[i] - m);
+		v /= C;
+		s = 1.0f / sqrtf(v + LN_EPS);
+		for (int i = 0; i < C; i++)
+			y[i] = (x[i] - m) * s * weight[i] + bias[i];
+		mean[b] = m;
+		rstd[b] = s;
+	}
+}
+
+/* With xhat = (x - mean) * rstd and g = weight * dout, the input gradient
+ * is rstd * (g - mean(g) - xhat * mean(g * xhat)). */
+// dout (B,C) -> din (B,C), dweight (C), dbias (C)
+void sl_layernorm_backward(float *din, float *dweight, float *dbias,
+                           const float *dout, const float *in,
+                           const float *weight, const float *mean,
+                           const float *rstd, int B, int C)
+{
+	for (int b = 0; b < B; b++) {
+		const float *x = in + (size_t)b * C, *dy = dout + (size_t)b * C;
+		float m = mean[b], s = rstd[b], gmean = 0.0f, gxmean = 0.0f;
+
+		for (int i = 0; i < C; i++) {
+			float g = weight[i] * dy[i];
+			gmean += g;
+			gxmean += g * (x[i] - m) * s;
+		}
+		gmean /= C;
+		gxmean /= C;
+		for (int i = 0; i < C; i++) {
+			float xhat = (x[i] - m) * s;
+			dbias[i] += dy[i];
+			dweight[i] += xhat * dy[i];
+			if (din)
+				din[(size_t)b * C + i] +=
+				    s * (weight[i] * dy[i] - gmean - xhat * gxmean);
+		}
+	}
+}
+
+/* ------------------------------------------------------------- embedding */
+
+// ids (B), table (V,C) -> out (B,C)
+void sl_embedding_forward(float *out, const int32_t *ids, const float *table,
+                          int B, int C, int V)
+{
+	for (int b = 0; b < B; b++) {
+		SL_ASSERT(ids[b] >= 0 && ids[b] < V);
+		memcpy(out + (size_t)b * C, table + (size_t)ids[b] * C,
+		       (size_t)C * sizeof *out);
+	}
+}
+
+// dout (B,C) -> dtable (V,C)
+void sl_embedding_backward(float *dtable, const float *dout,
+                           const int32_t *ids, int B, int C)
+{
+	for (int b = 0; b < B; b++) {
+		float *d = dtable + (size_t)ids[b] * C;
+		const float *g = dout + (size_t)b * C;
+		for (int i = 0; i < C; i++)
+			d[i] += g[i];
+	}
+}
+
+/* --------------------------------------------------------------- softmax */
+
+// logits (B,V) -> probs (B,V)
+void sl_softmax_forward(float *probs, const float *logits, int B, int V)
+{
+	for (int b = 0; b < B; b++) {
+		const float *x = logits + (size_t)b * V;
+		float *p = probs + (size_t)b * V, max = -INFINITY, sum = 0.0f;
+
+		for (int i = 0; i < V; i++)
+			max = x[i] > max ? x[i] : max;
+		for (int i = 0; i < V; i++) {
+			p[i] = expf(x[i] - max);
+			sum += p[i];
+		}
+		for (int i = 0; i < V; i++)
+			p[i] /= sum;
+	}
+}
+
+/* dlogits = probs * (dprobs - sum(dprobs * probs)) row by row. */
+// dprobs (B,V) -> dlogits (B,V)
+void sl_softmax_backward(float *dlogits, const float *dprobs,
+                         const float *probs, int B, int V)
+{
+	for (int b = 0; b < B; b++) {
+		const float *p = probs + (size_t)b * V, *dp = dprobs + (size_t)b * V;
+		float *dx = dlogits + (size_t)b * V, dot = 0.0f;
+
+		for (int i = 0; i < V; i++)
+			dot += dp[i] * p[i];
+		for (int i = 0; i < V; i++)
+			dx[i] += p[i] * (dp[i] - dot);
+	}
+}

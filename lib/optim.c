@@ -1,0 +1,146 @@
+/*
+ * optim.c - optimizers: one update step over a flat block of parameters.
+ *
+ * The parameters, their gradients and the optimizer's moments are four
+ * arrays of the same layout (see params.c), so a step is one loop over
+ * the elements.  The rules are torch.optim's, so that hyperparameters
+ * carry over from PyTorch recipes; per element, with g the gradient:
+ *
+ *   penalties   g += l2 * p + l1 * sign(p)               (i < ndecay)
+ *   decay       p -= lr * weight_decay * p                (i < ndecay)
+ *   SGD         p -= lr * g
+ *   momentum    m = mu * m + g;  p -= lr * m
+ *   Nesterov    m = mu * m + g;  p -= lr * (g + mu * m)
+ *   Adam(W)     m = b1 * m + (1 - b1) * g;  v = b2 * v + (1 - b2) * g^2
+ *               p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ *   RMSprop     v = alpha * v + (1 - alpha) * g^2;  p -= lr * g / (sqrt(v) + eps)
+ *
+ * Penalties act only on the prefix [0, ndecay) of the block, where
+ * sl_params puts the weights, and not on biases or norm gains.  The bias
+ * corrections are computed once per step in double.  Each element's update
+ * depends on that element alone, so the loop has no reduction; gradient
+ * clipping, which does, sums in double in index order.
+ */
+#include "sluice.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const names[] = {
+	[SL_OPTIM_SGD] = "sgd",       [SL_OPTIM_MOMENTUM] = "momentum",
+	[SL_OPTIM_NESTEROV] = "nesterov", [SL_OPTIM_ADAM] = "adam",
+	[SL_OPTIM_ADAMW] = "adamw",   [SL_OPTIM_RMSPROP] = "rmsprop",
+};
+
+void sl_optim_init(struct sl_optim *o, enum sl_optim_kind kind)
+{
+	memset(o, 0, sizeof *o);
+	o->kind = kind;
+	o->lr = kind == SL_OPTIM_ADAM || kind == SL_OPTIM_ADAMW ? 1e-3f : 1e-2f;
+	o->momentum = 0.9f;
+	o->beta1 = 0.9f;
+	o->beta2 = 0.999f;
+	o->alpha = 0.99f;
+	o->eps = 1e-8f;
+	o->weight_decay = kind == SL_OPTIM_ADAMW ? 0.01f : 0.0f;
+}
+
+int sl_optim_parse(enum sl_optim_kind *kind, const char *name)
+{
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strcmp(names[i], name) == 0) {
+			*kind = (enum sl_optim_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *sl_optim_name(enum sl_optim_kind kind)
+{
+	SL_ASSERT((size_t)kind < sizeof names / sizeof *names);
+	return names[kind];
+}
+
+/* One kind's update over n elements with the given penalties; the
+ * decoupled decay multiplies p by shrink first, the penalties read p
+ * before it (torch's order). */
+static void update(const struct sl_optim *o, float *param, float *m, float *v,
+                   const float *grad, size_t n, float l1, float l2,
+                   float shrink)
+{
+	float lr = o->lr, mu = o->momentum, eps = o->eps;
+	float b1 = o->beta1, b2 = o->beta2, a = o->alpha, c1, c2;
+
+#define GRAD(i)                                                                \
+	(grad[i] + l2 * param[i] +                                                 \
+	 l1 * (float)((param[i] > 0.0f) - (param[i] < 0.0f)))
+	switch (o->kind) {
+	case SL_OPTIM_SGD:
+		for (size_t i = 0; i < n; i++) {
+			float g = GRAD(i);
+			param[i] = param[i] * shrink - lr * g;
+		}
+		return;
+	case SL_OPTIM_MOMENTUM:
+	case SL_OPTIM_NESTEROV:
+		SL_ASSERT(m || !n);
+		for (size_t i = 0; i < n; i++) {
+			float g = GRAD(i);
+			m[i] = mu * m[i] + g;
+			param[i] = param[i] * shrink -
+			           lr * (o->kind == SL_OPTIM_NESTEROV ? g + mu * m[i] : m[i]);
+		}
+		return;
+	case SL_OPTIM_ADAM:
+	case SL_OPTIM_ADAMW:
+		SL_ASSERT((m && v) || !n);
+		/* The bias corrections 1 / (1 - beta^t), once per step. */
+		c1 = (float)(1.0 / (1.0 - pow(b1, (double)o->t)));
+		c2 = (float)(1.0 / (1.0 - pow(b2, (double)o->t)));
+		for (size_t i = 0; i < n; i++) {
+			float g = GRAD(i);
+			m[i] = b1 * m[i] + (1.0f - b1) * g;
+			v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+			param[i] = param[i] * shrink -
+			           lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
+		}
+		return;
+	case SL_OPTIM_RMSPROP:
+		SL_ASSERT(v || !n);
+		for (size_t i = 0; i < n; i++) {
+			float g = GRAD(i);
+			v[i] = a * v[i] + (1.0f - a) * g * g;
+			param[i] = param[i] * shrink - lr * g / (sqrtf(v[i]) + eps);
+		}
+		return;
+	}
+#undef GRAD
+	SL_ASSERT(!"unknown optimizer kind");
+}
+
+void sl_optim_step(struct sl_optim *o, float *param, float *m, float *v,
+                   const float *grad, size_t n, size_t ndecay)
+{
+	SL_ASSERT(ndecay <= n);
+	o->t++;
+	update(o, param, m, v, grad, ndecay, o->l1, o->l2,
+	       1.0f - o->lr * o->weight_decay);
+	update(o, param + ndecay, m ? m + ndecay : NULL, v ? v + ndecay : NULL,
+	       grad + ndecay, n - ndecay, 0.0f, 0.0f, 1.0f);
+}
+
+float sl_clip_grad_norm(float *grad, size_t n, float max_norm)
+{
+	double sum = 0.0, norm;
+	float scale;
+
+	for (size_t i = 0; i < n; i++)
+		sum += (double)grad[i] * grad[i];
+	norm = sqrt(sum);
+	if (norm > max_norm) {
+		scale = (float)(max_norm / (norm + 1e-6));
+		for (size_t i = 0; i < n; i++)
+			grad[i] *= scale;
+	}
+	return (float)norm;
+}
