@@ -346,7 +346,7 @@ struct sl_cli {
 };
 
 /* getopt_long entries for the shared options; put SL_CLI_LONGOPTS first
- * in a program's table and "o:fz" in its short-option string. */
+ * in a program's table and "o:f" in its short-option string. */
 enum { SL_OPT_HELP = 0x1000, SL_OPT_VERSION, SL_OPT_ZSTD, SL_OPT_FIRST_FREE };
 #define SL_CLI_LONGOPTS                                                        \
 	{"help", no_argument, 0, SL_OPT_HELP},                                     \
@@ -395,7 +395,8 @@ double sl_now(void);
  * are bit-identical from run to run.
  *
  *   tensor   sl_matmul over OpenBLAS sgemm, BLAS thread control
- *   rng      a seeded xoshiro256** generator of the library's own
+ *   rng      sl_mix64 below; the seeded generator (struct sl_rng) is
+ *            declared with the other shared helpers above
  *   init     weight initialisation schemes
  *   layers   linear, activations, dropout, layer norm, embedding, softmax
  *   conv     conv2d (im2col + sgemm), max-pool 2d, flatten
