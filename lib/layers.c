@@ -5,8 +5,9 @@
  *
  * Conventions (see the tensor-core section of sluice.h): plain row-major
  * float arrays with explicit sizes; arguments ordered outputs, inputs,
- * weights, caches, sizes; a backward accumulates (+=) into its gradients,
- * and skips an input gradient given as NULL.  GEMMs go to sl_matmul; every
+ * weights, caches, sizes; a backward accumulates (+=) into its gradients;
+ * linear and layer norm skip an input gradient given as NULL (the first
+ * layer of a model needs none).  GEMMs go to sl_matmul; every
  * other loop walks memory contiguously so the compiler can vectorise it,
  * and every reduction runs in a fixed order, so results are bit-identical
  * across runs.  Nothing here allocates or keeps state: whatever a backward

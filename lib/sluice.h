@@ -346,7 +346,8 @@ struct sl_cli {
 };
 
 /* getopt_long entries for the shared options; put SL_CLI_LONGOPTS first
- * in a program's table and "o:f" in its short-option string. */
+ * in a program's table and "o:fz" in its short-option string
+ * (-z is --zstd at level 3; never use 'z' as another option's value). */
 enum { SL_OPT_HELP = 0x1000, SL_OPT_VERSION, SL_OPT_ZSTD, SL_OPT_FIRST_FREE };
 #define SL_CLI_LONGOPTS                                                        \
 	{"help", no_argument, 0, SL_OPT_HELP},                                     \
@@ -389,10 +390,11 @@ double sl_now(void);
  * Each layer is a pair sl_<layer>_forward / sl_<layer>_backward.  Arguments
  * are ordered outputs, inputs, weights, caches, sizes.  A backward
  * ACCUMULATES (+=) into every gradient it is given, so the caller zeroes
- * gradients once per step; a NULL input gradient (din) is skipped.  Caches
- * are written by the forward and read by the backward; their sizes are
- * stated beside each function.  Reductions run in a fixed order, so results
- * are bit-identical from run to run.
+ * gradients once per step.  The layers with weights (linear, layer norm,
+ * conv2d) skip an input gradient given as NULL, as the first layer needs
+ * none.  Caches are written by the forward and read by the backward;
+ * their sizes are stated beside each function.  Reductions run in a fixed
+ * order, so results are bit-identical from run to run.
  *
  *   tensor   sl_matmul over OpenBLAS sgemm, BLAS thread control
  *   rng      sl_mix64 below; the seeded generator (struct sl_rng) is
@@ -503,6 +505,7 @@ void sl_dropout_backward(float *din, const float *dout, const float *mask,
 void sl_layernorm_forward(float *out, float *mean, float *rstd,
                           const float *in, const float *weight,
                           const float *bias, int B, int C);
+/* din may be NULL. */
 void sl_layernorm_backward(float *din, float *dweight, float *dbias,
                            const float *dout, const float *in,
                            const float *weight, const float *mean,

@@ -403,6 +403,20 @@ static void test_layernorm(void)
 	gc_add(&g, "weight", c.w, 7);
 	gc_add(&g, "bias", c.bias, 7);
 	gradcheck(&g, 1);
+	{
+		/* din NULL: the weight gradients alone, the same values */
+		float dw1[7] = {0}, db1[7] = {0}, dw2[7] = {0}, db2[7] = {0};
+		float *din = fvec(21), *dy = fvec(21);
+		fill_normal(dy, 21, 1);
+		layernorm_fwd(&g);
+		sl_layernorm_backward(din, dw1, db1, dy, c.in, c.w, c.cache, c.cache2,
+		                      3, 7);
+		sl_layernorm_backward(NULL, dw2, db2, dy, c.in, c.w, c.cache,
+		                      c.cache2, 3, 7);
+		ok(!memcmp(dw1, dw2, sizeof dw1) && !memcmp(db1, db2, sizeof db1),
+		   "layernorm backward with din NULL");
+		free(din), free(dy);
+	}
 
 	/* with unit gain and no bias a row comes out with mean 0, variance 1 */
 	for (int i = 0; i < 7; i++)
@@ -604,6 +618,12 @@ static void test_conv2d(void)
 		   "conv2d %dx%d stride %d pad %d on %dx%d equals direct convolution "
 		   "(out %.1e, din %.1e, dw %.1e, dbias %.1e)",
 		   d[4], d[5], d[6], d[7], d[1], d[2], e1, e2, e3, e4);
+		/* without din and dbias, dw comes out the same (twice: it adds) */
+		sl_conv2d_backward(NULL, dw, NULL, dout, w, col, &cv, B);
+		for (size_t i = 0; i < nw; i++)
+			rdw[i] *= 2;
+		e3 = rel_err(dw, rdw, nw);
+		ok(e3 < 1e-5, "conv2d backward with din and dbias NULL (dw %.1e)", e3);
 		free(in), free(w), free(bias), free(out), free(dout), free(din);
 		free(dw), free(dbias), free(col);
 		free(rout), free(rdin), free(rdw), free(rdbias);
