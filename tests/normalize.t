@@ -1,0 +1,96 @@
+#!/bin/sh
+# sluice-normalize: each scaler and encoder against hand-computed values,
+# fit on one stream and apply to another, packing, unseen categories,
+# determinism and bad input.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+
+mk() { # mk FILE 'python list of rows'
+	$PY - "$1" "$2" <<'PYEOF'
+import msgpack, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(msgpack.packb({"sluice": 1, "fields": [["a", "int"], ["c", "str"], ["x", "float"]], "lineage": []}))
+    for r in eval(sys.argv[2]):
+        f.write(msgpack.packb(r))
+PYEOF
+}
+mk "$T/train.sl" '[[1,"b",0.0],[2,"a",None],[3,"b",1.5],[4,"c",2.0],[10,"a",3.0]]'
+mk "$T/test.sl" '[[7,"c",9.0],[-2,"a",None]]'
+col() { sluice-cat --json "$1" | $PY -c 'import json,sys; print(" ".join(json.dumps(json.loads(l)[sys.argv[1]]) for l in sys.stdin))' "$2"; }
+
+run sluice-normalize --minmax a -o "$T/o.sl" "$T/train.sl"
+ok_rc "minmax runs" 0
+is "minmax: (a - 1) / 9" "$(col "$T/o.sl" a)" "0.0 0.1111111111111111 0.2222222222222222 0.3333333333333333 1.0"
+run sluice-normalize --minmax a --range -1,1 -o "$T/o.sl" "$T/train.sl"
+is "minmax to [-1, 1]" "$(col "$T/o.sl" a)" "-1.0 -0.7777777777777778 -0.5555555555555556 -0.33333333333333337 1.0"
+run sluice-normalize --zscore a -o "$T/o.sl" "$T/train.sl"
+is "zscore: (a - 4) / sqrt(10), population std" "$(col "$T/o.sl" a)" \
+	"$($PY -c 'import math; print(" ".join(repr((v - 4) / math.sqrt(10)) for v in (1, 2, 3, 4, 10)))')"
+run sluice-normalize --robust a -o "$T/o.sl" "$T/train.sl"
+is "robust: (a - median 3) / IQR 2" "$(col "$T/o.sl" a)" "-1.0 -0.5 0.0 0.5 3.5"
+run sluice-normalize --robust x -o "$T/o.sl" "$T/train.sl"
+# x = 0, 1.5, 2, 3: median 1.75, quartiles 1.125 and 2.25 (linear), IQR 1.125
+is "robust ignores missing values and keeps them missing" "$(col "$T/o.sl" x)" \
+	"-1.5555555555555556 null -0.2222222222222222 0.2222222222222222 1.1111111111111112"
+run sluice-normalize --log1p x -o "$T/o.sl" "$T/train.sl"
+is "log1p" "$(col "$T/o.sl" x)" "$($PY -c 'import math; print(" ".join(repr(math.log1p(v)) for v in (0, 1.5, 2, 3)))' | sed 's/ / null /')"
+run sluice-normalize --onehot c -o "$T/o.sl" "$T/train.sl"
+is "onehot: one int field per category, sorted" "$(sluice-cat --json --head 2 "$T/o.sl")" \
+'{"a":1,"c=a":0,"c=b":1,"c=c":0,"x":0.0}
+{"a":2,"c=a":1,"c=b":0,"c=c":0,"x":null}'
+run sluice-normalize --ordinal c -o "$T/o.sl" "$T/train.sl"
+is "ordinal: sorted codes" "$(col "$T/o.sl" c)" "1 0 1 2 0"
+run sluice-normalize "$T/train.sl"
+like "default: every number z-scored" "$(sluice-normalize "$T/train.sl" 2>/dev/null | sluice-cat --schema)" "a +float"
+
+# fit on train, apply to test: the test set is scaled by train's numbers
+run sluice-normalize --fit "$T/state.sl" --minmax a --onehot c -o "$T/tr.sl" "$T/train.sl"
+ok_rc "fit writes a state" 0
+is "the state is a stream cat can show" "$(sluice-cat --json "$T/state.sl" | head -n 2)" \
+'{"field":"a","method":"minmax","log1p":false,"a":1.0,"b":9.0,"category":null,"code":null}
+{"field":"c","method":"onehot","log1p":false,"a":null,"b":null,"category":"a","code":0}'
+run sluice-normalize --apply "$T/state.sl" -o "$T/te.sl" "$T/test.sl"
+ok_rc "apply runs" 0
+is "apply uses the training min and max" "$(col "$T/te.sl" a)" "0.6666666666666666 -0.3333333333333333"
+run sluice-normalize --fit-only "$T/state2.sl" --minmax a --onehot c "$T/train.sl"
+is "--fit-only writes the same state" "$(sluice-cat --json "$T/state2.sl")" "$(sluice-cat --json "$T/state.sl")"
+cp "$T/state.sl" "$T/state1.sl"
+sluice-normalize --fit "$T/state.sl" --minmax a --onehot c -o "$T/tr.sl" "$T/train.sl" 2>/dev/null
+is_file "same input, same state bytes" "$T/state.sl" "$T/state1.sl"
+
+mk "$T/new.sl" '[[1,"zebra",1.0]]'
+run sluice-normalize --apply "$T/state.sl" "$T/new.sl"
+ok_rc "unseen category: exit 1 by default" 1
+like "unseen category names record and field" "$(cat "$T/err")" 'record 1: field "c": a category not seen'
+sluice-normalize --fit "$T/st3.sl" --onehot c --unseen ignore -o /dev/null "$T/train.sl" 2>/dev/null
+run sluice-normalize --apply "$T/st3.sl" -o "$T/o.sl" "$T/new.sl"
+is "unseen category with --unseen ignore: all zeros" "$(sluice-cat --json "$T/o.sl")" \
+	'{"a":1,"c=a":0,"c=b":0,"c=c":0,"x":1.0}'
+
+# packing
+mk "$T/full.sl" '[[1,"b",0.5],[3,"a",1.5]]'
+run sluice-normalize --minmax a --onehot c --pack feat --pack-exclude x -o "$T/p.sl" "$T/full.sl"
+is "pack: numeric fields into one f32 vector" "$(sluice-cat --json "$T/p.sl")" \
+'{"x":0.5,"feat":[0.0,0.0,1.0]}
+{"x":1.5,"feat":[1.0,1.0,0.0]}'
+like "pack: vector type" "$(sluice-cat --schema "$T/p.sl")" "feat +f32\\[3\\]"
+run sluice-normalize --pack feat "$T/train.sl"
+ok_rc "pack with a missing value: exit 1" 1
+like "pack error names the record and field" "$(cat "$T/err")" 'record 2: field "x": a missing value cannot be packed'
+
+# bad usage and input
+run sluice-normalize --zscore nope "$T/train.sl"
+ok_rc "unknown field: exit 2" 2
+run sluice-normalize --zscore c "$T/train.sl"
+ok_rc "zscore of a str field: exit 2" 2
+run sluice-normalize --apply "$T/train.sl" "$T/test.sl"
+ok_rc "a stream that is not a state: exit 1" 1
+like "says it is not a state" "$(cat "$T/err")" "not a sluice-normalize state"
+run sluice-normalize --apply "$T/state.sl" --zscore a "$T/test.sl"
+ok_rc "--apply with a method option: exit 2" 2
+run sluice-normalize --range 1,0 "$T/train.sl"
+ok_rc "empty range: exit 2" 2
+mk "$T/neg.sl" '[[1,"a",-1.0]]'
+run sluice-normalize --log1p x "$T/neg.sl"
+ok_rc "log1p of -1: exit 1" 1
+done_testing
