@@ -9,7 +9,11 @@ MANDIR   ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
 CC       ?= cc
-OPT      ?= -O2 -g
+# -fvect-cost-model=cheap lets GCC vectorise the tensor core's plain loops
+# (Adam: 5.5 -> 1.3 ns per parameter); -fno-math-errno lets sqrt inline.
+# Neither reorders arithmetic or drops NaN semantics, unlike -ffast-math:
+# outputs are byte-identical to plain -O2.
+OPT      ?= -O2 -g -fvect-cost-model=cheap -fno-math-errno
 CFLAGS   ?= $(OPT)
 WARN      = -Wall -Wextra -Wno-unused-parameter
 CPPFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
