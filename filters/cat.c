@@ -41,6 +41,7 @@ struct opts {
 	struct sl_cli cli;
 	enum fmt fmt;
 	enum show show;
+	int no_header; /* CSV, TSV, table: no row of field names */
 	long long head, tail, sample; /* -1: not asked for */
 	uint64_t seed;
 	char **fields; /* --fields, split at commas; NULL: every field */
@@ -79,10 +80,12 @@ struct table {
 	int *right;    /* numbers are right-aligned */
 	int fixed;     /* widths set: the header row is out */
 	int printed;   /* a table was printed before this one */
+	int no_header; /* --no-header */
 };
 
 struct out {
 	enum fmt fmt;
+	int no_header;
 	const char *name; /* for messages */
 	int fd;
 	char *path, *tmp; /* -o FILE: written to tmp, renamed at the end */
@@ -118,28 +121,28 @@ static const double pow10tab[18] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
 
 /* The shortest decimal that reads back as the float32 x, laid out as
- * sl_fmt_float lays out doubles ("0.1", not "0.10000000149011612").
- * The fast path looks for the fewest decimals k with round(|x| 10^k) /
- * 10^k rounding to x; the double d it computes is the decimal rounded
- * once, and rounding d to float gives what rounding the decimal would,
- * unless d sits exactly halfway between two floats. */
+ * sl_fmt_float lays out doubles (as Python's repr does): "0.1", not
+ * "0.10000000149011612"; "63834030.0"; "1e-05".
+ *
+ * Below 2^24, where floats are at most 1 apart, the shortest decimal has
+ * the fewest decimals k such that round(|x| 10^k) / 10^k rounds to x, and
+ * the double d that computes is the decimal rounded once: rounding d to
+ * float gives what rounding the decimal would, unless d sits exactly
+ * halfway between two floats.  Other values, and such ties, take the
+ * slow way: printf with 1 to 9 significant digits until strtof agrees. */
 static int fmt_f32(char *out, float x)
 {
 	double ax = fabs((double)x);
-	char e[32];
-	int n = 0;
+	char e[32], dig[16];
+	int n = 0, nd = 0, ex;
+	const char *q;
 
 	if (isnan(x) || isinf(x) || ax == 0)
 		return sl_fmt_float(out, (double)x);
-	if (ax >= 1e-4 && ax < 1e16) {
+	if (ax >= 1e-4 && ax < 16777216.0) {
 		for (int k = 0; k < 18; k++) {
-			double s = ax * pow10tab[k], m, d;
-			float f;
-			if (s >= 9007199254740992.0)
-				break;
-			m = nearbyint(s);
-			d = m / pow10tab[k];
-			f = (float)d;
+			double m = nearbyint(ax * pow10tab[k]), d = m / pow10tab[k];
+			float f = (float)d;
 			if (f != fabsf(x))
 				continue;
 			if ((double)f != d) {
@@ -155,10 +158,43 @@ static int fmt_f32(char *out, float x)
 		if (strtof(e, NULL) == fabsf(x))
 			break;
 	}
+	for (q = e; *q != 'e'; q++)
+		if (*q != '.')
+			dig[nd++] = *q;
+	ex = atoi(q + 1);
+	while (nd > 1 && dig[nd - 1] == '0')
+		nd--;
 	if (signbit(x))
 		out[n++] = '-';
-	memcpy(out + n, e, strlen(e) + 1);
-	return n + (int)strlen(e);
+	if (ex < -4 || ex >= 16) { /* d.ddde-XX */
+		out[n++] = dig[0];
+		if (nd > 1) {
+			out[n++] = '.';
+			memcpy(out + n, dig + 1, (size_t)nd - 1);
+			n += nd - 1;
+		}
+		return n + snprintf(out + n, 8, "e%c%02d", ex < 0 ? '-' : '+', abs(ex));
+	}
+	if (ex < 0) { /* 0.000ddd */
+		memcpy(out + n, "0.", 2);
+		n += 2;
+		for (int z = 0; z < -ex - 1; z++)
+			out[n++] = '0';
+		memcpy(out + n, dig, (size_t)nd);
+		n += nd;
+	} else { /* ddd.ddd, ddd0.0 */
+		for (int i = 0; i <= ex; i++)
+			out[n++] = i < nd ? dig[i] : '0';
+		out[n++] = '.';
+		if (nd > ex + 1) {
+			memcpy(out + n, dig + ex + 1, (size_t)(nd - ex - 1));
+			n += nd - ex - 1;
+		} else {
+			out[n++] = '0';
+		}
+	}
+	out[n] = 0;
+	return n;
 }
 
 /* Element i of a vector, as a number a JSON reader takes back exactly. */
@@ -440,7 +476,7 @@ static void table_flush(struct table *t, const struct seg *s, struct sl_buf *b)
 		for (size_t c = 0; c < t->ncols; c++) {
 			cell[c] = s->h->fields[s->idx[c]].name;
 			len[c] = strlen(cell[c]);
-			t->width[c] = sl_utf8_len(cell[c], len[c]);
+			t->width[c] = t->no_header ? 1 : sl_utf8_len(cell[c], len[c]);
 			for (size_t r = 0; r < rows; r++) {
 				size_t k = r * t->ncols + c;
 				size_t w = sl_utf8_len(t->cells.p + t->off[k], t->off[k + 1] - t->off[k]);
@@ -452,7 +488,8 @@ static void table_flush(struct table *t, const struct seg *s, struct sl_buf *b)
 		}
 		if (t->printed)
 			sl_buf_putc(b, '\n');
-		table_row(b, t, cell, len);
+		if (!t->no_header)
+			table_row(b, t, cell, len);
 		t->fixed = t->printed = 1;
 	}
 	for (size_t r = 0; r < rows; r++) {
@@ -616,12 +653,22 @@ static void out_drain(struct out *o)
 	o->b.n = 0;
 }
 
+/* Is path a regular file, or nothing yet?  Only those are replaced by
+ * renaming: renaming over /dev/null would replace the device. */
+static int regular_or_new(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 ? errno == ENOENT : S_ISREG(st.st_mode);
+}
+
 static void out_open(struct out *o, const struct opts *opt)
 {
 	const char *path = opt->cli.output;
 
 	memset(o, 0, sizeof *o);
 	o->fmt = opt->fmt;
+	o->no_header = o->t.no_header = opt->no_header;
 	o->fd = 1;
 	o->name = "(stdout)";
 	if (path && strcmp(path, "-") == 0)
@@ -632,7 +679,12 @@ static void out_open(struct out *o, const struct opts *opt)
 			sl_die(1, "%s", sl_writer_error(o->w));
 		return;
 	}
-	if (path) { /* written beside the target, renamed when complete */
+	if (path && !regular_or_new(path)) { /* a device or a pipe: as it is */
+		o->name = path;
+		o->fd = open(path, O_WRONLY | O_TRUNC);
+		if (o->fd < 0)
+			sl_die(1, "%s: %s", path, strerror(errno));
+	} else if (path) { /* written beside the target, renamed when complete */
 		mode_t um = umask(0);
 		umask(um);
 		o->name = o->path = sl_xstrdup(path);
@@ -662,7 +714,7 @@ static void out_segment(struct out *o, struct seg *s)
 		break;
 	case FMT_CSV:
 	case FMT_TSV:
-		if (!same)
+		if (!same && !o->no_header)
 			csv_names(&o->b, s, o->fmt == FMT_CSV ? ',' : '\t');
 		break;
 	case FMT_TABLE:
@@ -880,7 +932,7 @@ static void keep_flush(struct keep *kp, struct out *o, struct seg *first)
 /* ------------------------------------------------- --schema, --lineage */
 
 /* Prints what a segment's header says: its fields and types (with the
- * number of records under it), or its lineage. */
+ * number of records under it) and other keys, or its lineage. */
 static void show_header(struct sl_buf *b, const struct opts *o,
                         const struct sl_header *h, const char *in,
                         uint64_t segno, uint64_t records)
@@ -906,7 +958,9 @@ static void show_header(struct sl_buf *b, const struct opts *o,
 			sl_json_str(b, tn, strlen(tn));
 			sl_buf_putc(b, ']');
 		}
-		sl_buf_puts(b, "]}\n");
+		sl_buf_puts(b, "],\"meta\":");
+		sl_val_json(b, &h->meta);
+		sl_buf_puts(b, "}\n");
 		return;
 	}
 	sl_buf_printf(b, "%s: segment %llu: %zu field%s, %llu record%s\n", in,
@@ -922,6 +976,11 @@ static void show_header(struct sl_buf *b, const struct opts *o,
 		sl_buf_puts(b, "  ");
 		table_pad(b, h->fields[i].name, strlen(h->fields[i].name), w, 0, 0);
 		sl_buf_printf(b, "  %s\n", tn);
+	}
+	if (h->meta.n) {
+		sl_buf_puts(b, "  meta: ");
+		sl_val_json(b, &h->meta);
+		sl_buf_putc(b, '\n');
 	}
 }
 
@@ -1041,6 +1100,7 @@ enum {
 	OPT_FIELDS,
 	OPT_SCHEMA,
 	OPT_LINEAGE,
+	OPT_NO_HEADER,
 };
 
 static long long count_arg(const char *opt, const char *arg)
@@ -1094,6 +1154,7 @@ int main(int argc, char **argv)
 	    {"fields", required_argument, 0, OPT_FIELDS},
 	    {"schema", no_argument, 0, OPT_SCHEMA},
 	    {"lineage", no_argument, 0, OPT_LINEAGE},
+	    {"no-header", no_argument, 0, OPT_NO_HEADER},
 	    {0, 0, 0, 0},
 	};
 	struct opts o;
@@ -1129,6 +1190,7 @@ int main(int argc, char **argv)
 		case OPT_FIELDS: split_fields(&o, optarg); break;
 		case OPT_SCHEMA: o.show = SHOW_SCHEMA; break;
 		case OPT_LINEAGE: o.show = SHOW_LINEAGE; break;
+		case OPT_NO_HEADER: o.no_header = 1; break;
 		default:
 			usage(2);
 			exit(2);
@@ -1140,8 +1202,8 @@ int main(int argc, char **argv)
 		usage(2);
 		exit(2);
 	}
-	if (o.show != SHOW_RECORDS &&
-	    (picks || o.fields || (o.fmt != FMT_AUTO && o.fmt != FMT_JSON))) {
+	if (o.show != SHOW_RECORDS && (picks || o.fields || o.no_header ||
+	                               (o.fmt != FMT_AUTO && o.fmt != FMT_JSON))) {
 		sl_warn("--schema and --lineage take no record or format options "
 		        "(but --json)");
 		usage(2);
@@ -1169,8 +1231,9 @@ static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	        "usage: sluice-cat [--json | --csv | --tsv | --table | -s] "
-	        "[--fields LIST]\n"
-	        "                  [--head N | --tail N | --sample N [--seed S]]\n"
+	        "[--no-header]\n"
+	        "                  [--fields LIST]"
+	        " [--head N | --tail N | --sample N [--seed S]]\n"
 	        "                  [-f] [-o FILE] [--zstd[=LEVEL]] [file ...]\n"
 	        "       sluice-cat --schema [--json] [file ...]\n"
 	        "       sluice-cat --lineage [file ...]\n");

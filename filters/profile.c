@@ -36,6 +36,7 @@
 #include "sluice.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -965,7 +966,17 @@ static void table_report(struct profile *p, struct sl_buf *out)
 
 enum { OPT_TABLE = SL_OPT_FIRST_FREE, OPT_SEED };
 
-/* Writes b to standard output (or FILE, replaced only when complete). */
+/* Is path a regular file, or nothing yet?  Only those are replaced by
+ * renaming: renaming over /dev/null would replace the device. */
+static int regular_or_new(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 ? errno == ENOENT : S_ISREG(st.st_mode);
+}
+
+/* Writes b to standard output, or to FILE: a regular file is written
+ * under a temporary name and renamed into place when complete. */
 static void text_out(const struct opts *o, struct sl_buf *b)
 {
 	const char *path = o->cli.output;
@@ -974,7 +985,12 @@ static void text_out(const struct opts *o, struct sl_buf *b)
 	size_t n = b->n;
 	int fd = 1;
 
-	if (path && strcmp(path, "-") != 0) {
+	if (path && strcmp(path, "-") != 0 && !regular_or_new(path)) {
+		fd = open(path, O_WRONLY | O_TRUNC); /* a device or a pipe */
+		if (fd < 0)
+			sl_die(1, "%s: %s", path, strerror(errno));
+		name = path;
+	} else if (path && strcmp(path, "-") != 0) {
 		tmp = sl_xmalloc(strlen(path) + 16);
 		sprintf(tmp, "%s.XXXXXX", path);
 		fd = mkstemp(tmp);
