@@ -266,7 +266,11 @@ static uint64_t value_ref(struct fstat *f, const struct sl_value *v)
 	switch (v->kind) {
 	case SL_BOOL: r = (uint64_t)v->u.b; break;
 	case SL_INT: r = (uint64_t)v->u.i; break;
-	case SL_FLOAT: memcpy(&r, &v->u.f, 8); break;
+	case SL_FLOAT: { /* one spelling for equal values: 0.0, NaN */
+		double d = v->u.f == 0 ? 0.0 : isnan(v->u.f) ? NAN : v->u.f;
+		memcpy(&r, &d, 8);
+		break;
+	}
 	case SL_STR: {
 		uint16_t len;
 		n = v->u.s.n;
