@@ -1050,8 +1050,13 @@ static void run_records(const struct opts *o, char **inputs, int ninputs)
 				seg_unref(seg);
 				seg = seg_new(o, sl_reader_header(r), sl_reader_name(r),
 				              sl_reader_segments(r), &err);
-				if (!seg)
-					out_fail(&out, err);
+				if (!seg) {
+					char msg[1024];
+					snprintf(msg, sizeof msg, "%s", err);
+					free(err);
+					sl_reader_close(r);
+					out_fail(&out, msg);
+				}
 				if (!first)
 					first = seg_ref(seg);
 				if (!keeping)

@@ -382,6 +382,19 @@ fi
 is "| head: the first line" "$(cat pipe.out)" '{"id":0,"s":"some text 0"}'
 is "| head: sluice-cat ends quietly by SIGPIPE" "$(cat pipe.rc) $(cat pipe.err)" "141 "
 
+# ------------------------------------------------------------ terminals
+if command -v script >/dev/null 2>&1; then
+	script -qc "sluice-cat --head 1 --fields id,name a.sl" tty.log < /dev/null | tr -d '\r' > tty.out
+	is "on a terminal the default is a table" "$(cat tty.out)" 'id  name
+ 1  alice'
+	script -qc "sluice-cat -s a.sl; echo status \$?" tty.log < /dev/null | tr -d '\r' > tty.out
+	is "-s refuses to write a stream to a terminal" "$(cat tty.out)" \
+"sluice-cat: (stdout): refusing to write a binary stream to a terminal; pipe it into 'sluice cat', or use -o FILE or -f
+status 1"
+else
+	pass "terminal output # SKIP no script(1)"
+fi
+
 # ------------------------------------------------------------ bad input
 run sluice-cat truncated.sl
 ok_rc "a truncated stream exits 1" 1

@@ -257,6 +257,14 @@ is_file "--seed: the same seed, the same sample" q1.sl q1b.sl
 if cmp -s q1.sl q2.sl; then fail "--seed: another seed, another sample"; else pass "--seed: another seed, another sample"; fi
 
 # ------------------------------------------------------ output, errors
+if command -v script >/dev/null 2>&1; then
+	script -qc "sluice-profile small.sl" tty.log < /dev/null | tr -d '\r' > tty.out
+	is "on a terminal the default is the table" "$(head -n 1 tty.out)" "6 records, 1 duplicate"
+	script -qc "sluice-profile -s small.sl; echo status \$?" tty.log < /dev/null | tr -d '\r' > tty.out
+	like "-s refuses to write a stream to a terminal" "$(tr "\n" " " < tty.out)" "refusing to write a binary stream to a terminal.*status 1"
+else
+	pass "terminal output # SKIP no script(1)"
+fi
 if [ -w /dev/full ]; then
 	run sh -c 'sluice-profile small.sl > /dev/full'
 	ok_rc "a full disk is an error (stream)" 1
