@@ -1047,6 +1047,10 @@ static void run_records(const struct opts *o, char **inputs, int ninputs)
 		while (!done && (rc = sl_read(r)) > 0) {
 			if (rc == SL_HEADER) {
 				char *err = NULL;
+				if (first && o->head >= 0 && shown >= (uint64_t)o->head) {
+					done = 1; /* no header for a segment of no records */
+					break;
+				}
 				seg_unref(seg);
 				seg = seg_new(o, sl_reader_header(r), sl_reader_name(r),
 				              sl_reader_segments(r), &err);

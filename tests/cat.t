@@ -212,6 +212,9 @@ is "--head 3" "$(cat out)" 'id,s
 1,r1
 2,r2
 3,r3'
+run sluice-cat --csv --head 1 a2.sl b.sl
+is "--head: no names of a segment after the last record" "$(cat out)" 'id,name,x,ok,v,b
+5,eve,2.0,false,,'
 run sluice-cat --csv --head 0 big.sl
 is "--head 0: only the names" "$(cat out)" "id,s"
 run sluice-cat --head 2 a2.sl a.sl
