@@ -1,0 +1,1 @@
+ƒ¦sluice¦fields§lineage‘ƒ§program­make-seeds.py§version¡1¤args

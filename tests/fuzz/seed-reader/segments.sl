@@ -1,0 +1,1 @@
+ƒ¦sluice¦fields‘’¡a£int§lineage‘ƒ§program­make-seeds.py§version¡1¤args‘‘À„¦sluice¦fields’’¡t£str’¡u¤u8[]¥split¥train§lineage‘ƒ§program­make-seeds.py§version¡1¤args’¡xÄ
