@@ -141,7 +141,12 @@ void sl_val_free(struct sl_val *v)
 	*v = sl_val_nil();
 }
 
-void sl_val_json(struct sl_buf *out, const struct sl_val *v)
+/* in_key: v is, or is inside, a map key that is not a string; its JSON
+ * text becomes one JSON string.  Inside such a key, keys that are not
+ * strings are written as they are, not quoted again: quoting at every
+ * level doubles the backslashes per level, and a key nested 64 deep
+ * would take 2^64 bytes. */
+static void val_json(struct sl_buf *out, const struct sl_val *v, int in_key)
 {
 	char num[32];
 
@@ -171,7 +176,7 @@ void sl_val_json(struct sl_buf *out, const struct sl_val *v)
 		for (size_t i = 0; i < v->n; i++) {
 			if (i)
 				sl_buf_putc(out, ',');
-			sl_val_json(out, &v->u.a[i]);
+			val_json(out, &v->u.a[i], in_key);
 		}
 		sl_buf_putc(out, ']');
 		break;
@@ -183,16 +188,23 @@ void sl_val_json(struct sl_buf *out, const struct sl_val *v)
 				sl_buf_putc(out, ',');
 			if (k->tag == SL_V_STR) {
 				sl_json_str(out, k->u.s, k->n);
+			} else if (in_key) {
+				val_json(out, k, 1);
 			} else { /* JSON keys are strings: quote the key's JSON */
 				struct sl_buf kb = {0};
-				sl_val_json(&kb, k);
+				val_json(&kb, k, 1);
 				sl_json_str(out, kb.p, kb.n);
 				sl_buf_free(&kb);
 			}
 			sl_buf_putc(out, ':');
-			sl_val_json(out, &v->u.kv[2 * i + 1]);
+			val_json(out, &v->u.kv[2 * i + 1], in_key);
 		}
 		sl_buf_putc(out, '}');
 		break;
 	}
+}
+
+void sl_val_json(struct sl_buf *out, const struct sl_val *v)
+{
+	val_json(out, v, 0);
 }

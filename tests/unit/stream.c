@@ -378,6 +378,60 @@ static void test_utf8_json(void)
 	sl_buf_free(&b);
 }
 
+/* Header metadata as JSON: keys that are not strings become strings of
+ * their JSON.  Found by tests/fuzz/reader.c: maps used as keys of maps
+ * used as keys, and so on, were quoted again at every level, so the
+ * output doubled with each level (a 370-byte header took 46 s and more
+ * than 1 GB); now a key's JSON is quoted once however deep it is. */
+static void test_json_keys(void)
+{
+	struct sl_buf b = {0}, in = {0};
+	struct sl_val m = sl_val_map(), k = sl_val_map();
+	struct sl_reader *r;
+	int depth = 24;
+
+	m.u.kv = sl_xmalloc(2 * sizeof *m.u.kv); /* {[1, "a"]: true} */
+	m.n = 1;
+	m.u.kv[0] = sl_val_arr();
+	sl_val_push(&m.u.kv[0], sl_val_int(1));
+	sl_val_push(&m.u.kv[0], sl_val_str("a"));
+	m.u.kv[1] = sl_val_bool(1);
+	sl_val_json(&b, &m);
+	is_str(sl_buf_cstr(&b), "{\"[1,\\\"a\\\"]\":true}", "an array key is quoted JSON");
+	sl_val_free(&m);
+	k.u.kv = sl_xmalloc(2 * sizeof *k.u.kv); /* {{1: 2}: 3} */
+	k.n = 1;
+	k.u.kv[0] = sl_val_int(1);
+	k.u.kv[1] = sl_val_int(2);
+	m = sl_val_map();
+	m.u.kv = sl_xmalloc(2 * sizeof *m.u.kv);
+	m.n = 1;
+	m.u.kv[0] = k;
+	m.u.kv[1] = sl_val_int(3);
+	b.n = 0;
+	sl_val_json(&b, &m);
+	is_str(sl_buf_cstr(&b), "{\"{1:2}\":3}", "a key inside a key is not quoted twice");
+	sl_val_free(&m);
+
+	/* A header whose "m" is {{{...{1: nil}...: nil}: nil}, 24 deep. */
+	sl_buf_put(&in, "\x83\xa6sluice\x01\xa6" "fields\x90\xa1m", 19);
+	for (int i = 0; i < depth; i++)
+		sl_buf_putc(&in, 0x81);
+	sl_buf_putc(&in, 0x01);
+	for (int i = 0; i < depth; i++)
+		sl_buf_putc(&in, 0xc0);
+	r = sl_reader_mem(in.p, in.n, "deep");
+	if (ok(sl_read(r) == SL_HEADER, "a header with keys nested 24 deep reads")) {
+		b.n = 0;
+		sl_val_json(&b, &sl_reader_header(r)->meta);
+		ok(b.n < 300, "its JSON grows with the depth, not 2^depth (%zu bytes)",
+		   b.n);
+	}
+	sl_reader_close(r);
+	sl_buf_free(&in);
+	sl_buf_free(&b);
+}
+
 int main(void)
 {
 	sl_init("stream-test");
@@ -387,5 +441,6 @@ int main(void)
 	test_segments_zstd();
 	test_numbers();
 	test_utf8_json();
+	test_json_keys();
 	return done_testing();
 }
