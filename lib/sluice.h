@@ -751,4 +751,41 @@ float sl_sched_lr(const struct sl_sched *s, int64_t step);
  * when it lowered the rate. */
 int sl_sched_observe(struct sl_sched *s, float metric);
 
+/* ---------------------------------------------------------- tokenizer */
+
+/* Byte-level BPE or character tokenizers (lib/tok.c). */
+enum { SL_TOK_BPE = 1, SL_TOK_CHAR = 2 };
+
+struct sl_tok;
+struct sl_tok_trainer;
+
+struct sl_tok_trainer *sl_tok_trainer_new(int mode);
+/* Counts the words (BPE) or characters (CHAR) of one text. */
+void sl_tok_trainer_add(struct sl_tok_trainer *tr, const char *text, size_t n);
+/* Learns up to vocab_size tokens, the specials included (BPE stops early
+ * when no pair occurs twice).  *learnt gets the merges (BPE) or characters
+ * (CHAR) learnt.  The trainer is spent afterwards: free it. */
+struct sl_tok *sl_tok_train(struct sl_tok_trainer *tr, uint32_t vocab_size,
+                            const char *const *specials, uint32_t nspecial,
+                            uint32_t *learnt);
+void sl_tok_trainer_free(struct sl_tok_trainer *tr);
+void sl_tok_free(struct sl_tok *t);
+uint32_t sl_tok_size(const struct sl_tok *t);
+int sl_tok_mode(const struct sl_tok *t);
+/* The id of a special token by its text, or UINT32_MAX. */
+uint32_t sl_tok_special(const struct sl_tok *t, const char *name);
+/* The bytes of token id. */
+void sl_tok_bytes(const struct sl_tok *t, uint32_t id, const char **p, size_t *n);
+/* Appends the ids of text to *ids (growing *cap).  CHAR mode: -1 with the
+ * byte offset of an unknown character in *bad. */
+int sl_tok_encode(struct sl_tok *t, const char *text, size_t n, uint32_t **ids,
+                  size_t *nids, size_t *cap, size_t *bad);
+/* Appends the bytes of ids; -1 with the index of an unknown id in *bad. */
+int sl_tok_decode(const struct sl_tok *t, const uint32_t *ids, size_t n,
+                  struct sl_buf *out, size_t *bad);
+/* Writes the vocabulary as a stream under header h (fields are added). */
+int sl_tok_write(const struct sl_tok *t, struct sl_writer *w, struct sl_header *h);
+/* Reads a vocabulary stream; NULL with a message in err. */
+struct sl_tok *sl_tok_read(struct sl_reader *r, char *err, size_t errcap);
+
 #endif

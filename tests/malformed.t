@@ -6,17 +6,22 @@
 
 for prog in "$B"/bin/sluice-*; do
 	name=$(basename "$prog")
-	case $name in sluice-ingest) continue ;; esac # reads text, see ingest.t
+	# Programs that need options to read a stream at all get them here.
+	args=
+	case $name in
+	sluice-ingest) continue ;; # reads text, see ingest.t
+	sluice-tokenize) args="--fit-only $T/vocab.sl" ;;
+	esac
 	for f in "$TOP"/tests/malformed/*.bin; do
 		base=$(basename "$f")
-		run "$prog" "$f"
+		run "$prog" $args "$f"
 		if [ "$rc" = 1 ] && grep -q "^$name: .*$base" "$T/err"; then
 			pass "$name rejects $base"
 		else
 			fail "$name rejects $base"
 			diag "exit status $rc; stderr: $(head -c 300 "$T/err")"
 		fi
-		run sh -c "\"$prog\" < \"$f\""
+		run sh -c "\"$prog\" $args < \"$f\""
 		if [ "$rc" = 1 ] && grep -q "^$name: (stdin)" "$T/err"; then
 			pass "$name rejects $base on stdin"
 		else
