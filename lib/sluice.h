@@ -751,6 +751,68 @@ float sl_sched_lr(const struct sl_sched *s, int64_t step);
  * when it lowered the rate. */
 int sl_sched_observe(struct sl_sched *s, float metric);
 
+/* ---------------------------------------------------------- attention */
+
+/* Causal multi-head self-attention (lib/attention.c).
+ * qkv (B,T,3C) -> out (B,T,C); att (B,NH,T,T) is the cache (softmaxed
+ * scores, zero above the diagonal). */
+void sl_attention_forward(float *out, float *att, const float *qkv, int B, int T,
+                          int C, int NH);
+/* dqkv (B,T,3C) += ...; scratch holds T*T floats. */
+void sl_attention_backward(float *dqkv, float *scratch, const float *dout,
+                           const float *qkv, const float *att, int B, int T, int C,
+                           int NH);
+/* out = a + b over n values; the backward adds dout into da and db. */
+void sl_residual_forward(float *out, const float *a, const float *b, size_t n);
+void sl_residual_backward(float *da, float *db, const float *dout, size_t n);
+
+/* ---------------------------------------------------------------- gpt */
+
+/* A GPT-style language model (lib/gpt.c). */
+struct sl_gpt_config {
+	int V;    /* vocabulary */
+	int maxT; /* context length (position table rows) */
+	int L;    /* blocks */
+	int NH;   /* heads */
+	int C;    /* channels; C % NH == 0 */
+	float dropout;
+};
+
+struct sl_gpt {
+	struct sl_gpt_config cfg;
+	struct sl_params P; /* wte, wpe, h.<l>.*, lnf.w, lnf.b */
+};
+
+/* Everything one forward/backward over (B,T) tokens needs. */
+struct sl_gpt_acts {
+	int B, T;
+	int32_t *pos;
+	float *enc, *encmask, *ln1, *ln1m, *ln1r, *qkv, *atty, *att, *proj, *projmask,
+	    *res2, *ln2, *ln2m, *ln2r, *fch, *fchg, *fc2, *fc2mask, *res3, *lnf, *lnfm,
+	    *lnfr, *logits, *probs;
+	float *dres, *dx, *dx2, *dqkv, *dfch, *dfchg, *dlogits, *datt; /* scratch */
+};
+
+/* Lays out and allocates the parameters (zeroed). */
+void sl_gpt_init(struct sl_gpt *g, const struct sl_gpt_config *cfg);
+/* normal(0, 0.02); residual projections 0.02/sqrt(2L); biases 0; LN 1. */
+void sl_gpt_init_weights(struct sl_gpt *g, uint64_t seed);
+void sl_gpt_free(struct sl_gpt *g);
+struct sl_gpt_acts *sl_gpt_acts_new(const struct sl_gpt *g, int B, int T);
+void sl_gpt_acts_free(struct sl_gpt_acts *a);
+/* ids, targets (B*T); targets may be NULL (then only a->logits is made).
+ * Returns the mean loss.  Dropout is on when train is nonzero, its masks
+ * drawn from seed. */
+float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
+                     const int32_t *ids, const int32_t *targets, uint64_t seed,
+                     int train);
+/* Accumulates d(dloss * loss)/d(params) into grad (laid out like g->P).
+ * Call after sl_gpt_forward with targets. */
+void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
+                     const int32_t *ids, const int32_t *targets, float dloss);
+/* Floating-point operations of one training step over B*T tokens. */
+double sl_gpt_flops(const struct sl_gpt *g, int B, int T);
+
 /* ---------------------------------------------------------- tokenizer */
 
 /* Byte-level BPE or character tokenizers (lib/tok.c). */

@@ -1,0 +1,316 @@
+/*
+ * gpt.c - a GPT-style language model, told top-down.
+ *
+ *   ids (B,T) -> token embedding + position embedding -> dropout
+ *   L blocks:  x = x + dropout(proj(attention(qkv(layernorm1(x)))))
+ *              x = x + dropout(proj2(gelu(fc(layernorm2(x)))))
+ *   layernorm_f -> logits = x . wte^T (the head is the token table, tied)
+ *   loss = mean softmax cross-entropy against the next tokens
+ *
+ * Parameters live in one sl_params block with named views (wte, wpe,
+ * h.<l>.ln1.w, ... lnf.b), so an optimiser step is one flat loop and a
+ * checkpoint one write.  Weight decay applies to the matrices and the
+ * embedding tables, not to biases or layer-norm parameters (as nanoGPT).
+ * Initialisation is normal(0, 0.02), with the two residual projections of
+ * each block scaled by 1/sqrt(2L), biases 0, layer-norm weights 1.
+ *
+ * Activations for one (B,T) live in struct sl_gpt_acts; the forward fills
+ * them, the backward reads them and accumulates parameter gradients into a
+ * block laid out like the parameters.  Several workers can each run their
+ * own slice of a batch with their own acts and gradient block.
+ */
+#include "sluice.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	LN1W, LN1B, QKVW, QKVB, PROJW, PROJB, LN2W, LN2B, FCW, FCB, FC2W, FC2B, NPER
+};
+
+static const char *const per_name[NPER] = {
+	"ln1.w", "ln1.b", "attn.qkv.w", "attn.qkv.b", "attn.proj.w", "attn.proj.b",
+	"ln2.w", "ln2.b", "mlp.fc.w",   "mlp.fc.b",   "mlp.proj.w",  "mlp.proj.b",
+};
+
+/* Index of block l's tensor k in the parameter list. */
+static int pidx(int l, int k)
+{
+	return 2 + l * NPER + k;
+}
+
+void sl_gpt_init(struct sl_gpt *g, const struct sl_gpt_config *cfg)
+{
+	int C = cfg->C, L = cfg->L;
+
+	memset(g, 0, sizeof *g);
+	g->cfg = *cfg;
+	SL_ASSERT(C % cfg->NH == 0 && L > 0 && cfg->V > 0 && cfg->maxT > 0);
+	sl_params_add(&g->P, "wte", 1, 2, (int[]){cfg->V, C});
+	sl_params_add(&g->P, "wpe", 1, 2, (int[]){cfg->maxT, C});
+	for (int l = 0; l < L; l++) {
+		const int shapes[NPER][2] = {{C, 0}, {C, 0}, {3 * C, C}, {3 * C, 0},
+		                             {C, C}, {C, 0}, {C, 0},     {C, 0},
+		                             {4 * C, C}, {4 * C, 0}, {C, 4 * C}, {C, 0}};
+		for (int k = 0; k < NPER; k++) {
+			char name[SL_PARAM_NAME_MAX];
+			int two = shapes[k][1] != 0;
+			snprintf(name, sizeof name, "h.%d.%s", l, per_name[k]);
+			sl_params_add(&g->P, name, two, two ? 2 : 1, shapes[k]);
+		}
+	}
+	sl_params_add(&g->P, "lnf.w", 0, 1, (int[]){C});
+	sl_params_add(&g->P, "lnf.b", 0, 1, (int[]){C});
+	sl_params_alloc(&g->P);
+}
+
+void sl_gpt_init_weights(struct sl_gpt *g, uint64_t seed)
+{
+	struct sl_rng rng;
+	float resid = 0.02f / sqrtf(2.0f * (float)g->cfg.L);
+
+	sl_rng_seed(&rng, seed);
+	for (int i = 0; i < g->P.count; i++) {
+		const struct sl_param *p = &g->P.t[i];
+		float *w = sl_params_data(&g->P, i);
+		size_t len = strlen(p->name);
+		if (len >= 2 && strcmp(p->name + len - 2, ".w") == 0 && p->ndim == 1) {
+			for (size_t j = 0; j < p->n; j++) /* layer-norm weights */
+				w[j] = 1;
+		} else if (p->ndim == 1) {
+			memset(w, 0, p->n * sizeof *w); /* biases */
+		} else {
+			float sd = strstr(p->name, ".proj.w") ? resid : 0.02f;
+			for (size_t j = 0; j < p->n; j++)
+				w[j] = (float)(sl_rng_normal(&rng) * sd);
+		}
+	}
+}
+
+void sl_gpt_free(struct sl_gpt *g)
+{
+	sl_params_free(&g->P);
+}
+
+/* ---------------------------------------------------------- activations */
+
+struct sl_gpt_acts *sl_gpt_acts_new(const struct sl_gpt *g, int B, int T)
+{
+	struct sl_gpt_acts *a = sl_xcalloc(1, sizeof *a);
+	size_t BT = (size_t)B * T, C = (size_t)g->cfg.C, L = (size_t)g->cfg.L,
+	       V = (size_t)g->cfg.V, NH = (size_t)g->cfg.NH;
+	int drop = g->cfg.dropout > 0;
+
+	SL_ASSERT(T <= g->cfg.maxT);
+	a->B = B;
+	a->T = T;
+#define ALLOC(x, n) (a->x = sl_xcalloc((size_t)(n) + 1, sizeof *a->x))
+	ALLOC(pos, BT);
+	for (size_t i = 0; i < BT; i++)
+		a->pos[i] = (int32_t)(i % (size_t)T);
+	ALLOC(enc, BT * C);
+	ALLOC(encmask, drop ? BT * C : 0);
+	ALLOC(ln1, L * BT * C);
+	ALLOC(ln1m, L * BT);
+	ALLOC(ln1r, L * BT);
+	ALLOC(qkv, L * BT * 3 * C);
+	ALLOC(atty, L * BT * C);
+	ALLOC(att, L * B * NH * T * T);
+	ALLOC(proj, L * BT * C);
+	ALLOC(projmask, drop ? L * BT * C : 0);
+	ALLOC(res2, L * BT * C);
+	ALLOC(ln2, L * BT * C);
+	ALLOC(ln2m, L * BT);
+	ALLOC(ln2r, L * BT);
+	ALLOC(fch, L * BT * 4 * C);
+	ALLOC(fchg, L * BT * 4 * C);
+	ALLOC(fc2, L * BT * C);
+	ALLOC(fc2mask, drop ? L * BT * C : 0);
+	ALLOC(res3, L * BT * C);
+	ALLOC(lnf, BT * C);
+	ALLOC(lnfm, BT);
+	ALLOC(lnfr, BT);
+	ALLOC(logits, BT * V);
+	ALLOC(probs, BT * V);
+	/* backward scratch */
+	ALLOC(dres, BT * C);
+	ALLOC(dx, BT * C);
+	ALLOC(dx2, BT * C);
+	ALLOC(dqkv, BT * 3 * C);
+	ALLOC(dfch, BT * 4 * C);
+	ALLOC(dfchg, BT * 4 * C);
+	ALLOC(dlogits, BT * V);
+	ALLOC(datt, (size_t)T * T);
+#undef ALLOC
+	return a;
+}
+
+void sl_gpt_acts_free(struct sl_gpt_acts *a)
+{
+	if (!a)
+		return;
+	float *f[] = {a->enc, a->encmask, a->ln1, a->ln1m, a->ln1r, a->qkv, a->atty,
+	              a->att, a->proj, a->projmask, a->res2, a->ln2, a->ln2m, a->ln2r,
+	              a->fch, a->fchg, a->fc2, a->fc2mask, a->res3, a->lnf, a->lnfm,
+	              a->lnfr, a->logits, a->probs, a->dres, a->dx, a->dx2, a->dqkv, a->dfch,
+	              a->dfchg, a->dlogits, a->datt};
+	for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+		free(f[i]);
+	free(a->pos);
+	free(a);
+}
+
+/* -------------------------------------------------------------- forward */
+
+float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
+                     const int32_t *ids, const int32_t *targets, uint64_t seed,
+                     int train)
+{
+	const struct sl_params *P = &g->P;
+	int B = a->B, T = a->T, C = g->cfg.C, V = g->cfg.V, NH = g->cfg.NH, L = g->cfg.L;
+	int BT = B * T;
+	size_t btc = (size_t)BT * C;
+	float p = train ? g->cfg.dropout : 0;
+	const float *x;
+
+	/* (B,T) ids -> (B,T,C) token + position embeddings */
+	sl_embedding_forward(a->enc, ids, sl_params_data(P, 0), BT, C, V);
+	{
+		const float *wpe = sl_params_data(P, 1);
+		for (int i = 0; i < BT; i++)
+			for (int c = 0; c < C; c++)
+				a->enc[(size_t)i * C + c] += wpe[(size_t)a->pos[i] * C + c];
+	}
+	if (p > 0)
+		sl_dropout_forward(a->enc, a->encmask, a->enc, p, seed, btc);
+	x = a->enc;
+	for (int l = 0; l < L; l++) {
+		float *ln1 = a->ln1 + l * btc, *qkv = a->qkv + l * btc * 3,
+		      *atty = a->atty + l * btc, *proj = a->proj + l * btc,
+		      *res2 = a->res2 + l * btc, *ln2 = a->ln2 + l * btc,
+		      *fch = a->fch + l * btc * 4, *fchg = a->fchg + l * btc * 4,
+		      *fc2 = a->fc2 + l * btc, *res3 = a->res3 + l * btc;
+		sl_layernorm_forward(ln1, a->ln1m + (size_t)l * BT, a->ln1r + (size_t)l * BT, x,
+		                     sl_params_data(P, pidx(l, LN1W)),
+		                     sl_params_data(P, pidx(l, LN1B)), BT, C);
+		sl_linear_forward(qkv, ln1, sl_params_data(P, pidx(l, QKVW)),
+		                  sl_params_data(P, pidx(l, QKVB)), BT, C, 3 * C);
+		sl_attention_forward(atty, a->att + (size_t)l * B * NH * T * T, qkv, B, T, C, NH);
+		sl_linear_forward(proj, atty, sl_params_data(P, pidx(l, PROJW)),
+		                  sl_params_data(P, pidx(l, PROJB)), BT, C, C);
+		if (p > 0)
+			sl_dropout_forward(proj, a->projmask + l * btc, proj, p,
+			                   sl_mix64(seed + 2 * (uint64_t)l + 1), btc);
+		sl_residual_forward(res2, x, proj, btc);
+		sl_layernorm_forward(ln2, a->ln2m + (size_t)l * BT, a->ln2r + (size_t)l * BT, res2,
+		                     sl_params_data(P, pidx(l, LN2W)),
+		                     sl_params_data(P, pidx(l, LN2B)), BT, C);
+		sl_linear_forward(fch, ln2, sl_params_data(P, pidx(l, FCW)),
+		                  sl_params_data(P, pidx(l, FCB)), BT, C, 4 * C);
+		sl_gelu_forward(fchg, fch, btc * 4);
+		sl_linear_forward(fc2, fchg, sl_params_data(P, pidx(l, FC2W)),
+		                  sl_params_data(P, pidx(l, FC2B)), BT, 4 * C, C);
+		if (p > 0)
+			sl_dropout_forward(fc2, a->fc2mask + l * btc, fc2, p,
+			                   sl_mix64(seed + 2 * (uint64_t)l + 2), btc);
+		sl_residual_forward(res3, res2, fc2, btc);
+		x = res3;
+	}
+	sl_layernorm_forward(a->lnf, a->lnfm, a->lnfr, x, sl_params_data(P, 2 + L * NPER),
+	                     sl_params_data(P, 3 + L * NPER), BT, C);
+	/* logits (B,T,V) = lnf . wte^T, the tied head */
+	sl_linear_forward(a->logits, a->lnf, sl_params_data(P, 0), NULL, BT, C, V);
+	if (!targets)
+		return 0;
+	return sl_softmax_xent_forward(a->probs, a->logits, targets, BT, V);
+}
+
+/* ------------------------------------------------------------- backward */
+
+void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
+                     const int32_t *ids, const int32_t *targets, float dloss)
+{
+	const struct sl_params *P = &g->P;
+	int B = a->B, T = a->T, C = g->cfg.C, V = g->cfg.V, NH = g->cfg.NH, L = g->cfg.L;
+	int BT = B * T;
+	size_t btc = (size_t)BT * C;
+	int drop = g->cfg.dropout > 0;
+#define G(i) (grad + P->t[(i)].off)
+#define W(i) sl_params_data(P, (i))
+
+	memset(a->dlogits, 0, (size_t)BT * V * sizeof *a->dlogits);
+	sl_softmax_xent_backward(a->dlogits, dloss, a->probs, targets, BT, V);
+	memset(a->dx, 0, btc * sizeof *a->dx);
+	sl_linear_backward(a->dx, G(0), NULL, a->dlogits, a->lnf, W(0), BT, C, V);
+	memset(a->dres, 0, btc * sizeof *a->dres);
+	sl_layernorm_backward(a->dres, G(2 + L * NPER), G(3 + L * NPER), a->dx,
+	                      L ? a->res3 + (L - 1) * btc : a->enc, W(2 + L * NPER), a->lnfm,
+	                      a->lnfr, BT, C);
+	for (int l = L - 1; l >= 0; l--) {
+		const float *x = l ? a->res3 + (l - 1) * btc : a->enc;
+		float *ln1 = a->ln1 + l * btc, *qkv = a->qkv + l * btc * 3,
+		      *atty = a->atty + l * btc, *res2 = a->res2 + l * btc,
+		      *ln2 = a->ln2 + l * btc, *fch = a->fch + l * btc * 4,
+		      *fchg = a->fchg + l * btc * 4;
+		/* res3 = res2 + fc2: dres flows on; dfc2 = dres (through the mask) */
+		const float *dfc2 = a->dres;
+		if (drop) {
+			memset(a->dx2, 0, btc * sizeof *a->dx2);
+			sl_dropout_backward(a->dx2, a->dres, a->fc2mask + l * btc, btc);
+			dfc2 = a->dx2;
+		}
+		memset(a->dfchg, 0, btc * 4 * sizeof *a->dfchg);
+		sl_linear_backward(a->dfchg, G(pidx(l, FC2W)), G(pidx(l, FC2B)), dfc2, fchg,
+		                   W(pidx(l, FC2W)), BT, 4 * C, C);
+		memset(a->dfch, 0, btc * 4 * sizeof *a->dfch);
+		sl_gelu_backward(a->dfch, a->dfchg, fch, btc * 4);
+		memset(a->dx, 0, btc * sizeof *a->dx);
+		sl_linear_backward(a->dx, G(pidx(l, FCW)), G(pidx(l, FCB)), a->dfch, ln2,
+		                   W(pidx(l, FCW)), BT, C, 4 * C);
+		sl_layernorm_backward(a->dres, G(pidx(l, LN2W)), G(pidx(l, LN2B)), a->dx, res2,
+		                      W(pidx(l, LN2W)), a->ln2m + (size_t)l * BT,
+		                      a->ln2r + (size_t)l * BT, BT, C);
+		/* res2 = x + proj */
+		{
+			const float *dproj = a->dres;
+			if (drop) {
+				memset(a->dx2, 0, btc * sizeof *a->dx2);
+				sl_dropout_backward(a->dx2, a->dres, a->projmask + l * btc, btc);
+				dproj = a->dx2;
+			}
+			memset(a->dx, 0, btc * sizeof *a->dx);
+			sl_linear_backward(a->dx, G(pidx(l, PROJW)), G(pidx(l, PROJB)), dproj, atty,
+			                   W(pidx(l, PROJW)), BT, C, C);
+		}
+		memset(a->dqkv, 0, btc * 3 * sizeof *a->dqkv);
+		sl_attention_backward(a->dqkv, a->datt, a->dx, qkv,
+		                      a->att + (size_t)l * B * NH * T * T, B, T, C, NH);
+		memset(a->dx, 0, btc * sizeof *a->dx);
+		sl_linear_backward(a->dx, G(pidx(l, QKVW)), G(pidx(l, QKVB)), a->dqkv, ln1,
+		                   W(pidx(l, QKVW)), BT, C, 3 * C);
+		sl_layernorm_backward(a->dres, G(pidx(l, LN1W)), G(pidx(l, LN1B)), a->dx, x,
+		                      W(pidx(l, LN1W)), a->ln1m + (size_t)l * BT,
+		                      a->ln1r + (size_t)l * BT, BT, C);
+	}
+	{
+		const float *denc = a->dres;
+		if (drop) {
+			memset(a->dx2, 0, btc * sizeof *a->dx2);
+			sl_dropout_backward(a->dx2, a->dres, a->encmask, btc);
+			denc = a->dx2;
+		}
+		sl_embedding_backward(G(0), denc, ids, BT, C);
+		sl_embedding_backward(G(1), denc, a->pos, BT, C);
+	}
+#undef G
+#undef W
+}
+
+/* FLOPs of one training step on B*T tokens (forward + backward), counted
+ * as 6 per parameter-token for the matrices plus the attention products. */
+double sl_gpt_flops(const struct sl_gpt *g, int B, int T)
+{
+	double n = (double)g->P.n - (double)g->cfg.maxT * g->cfg.C;
+	return 6.0 * n * B * T + 12.0 * g->cfg.L * g->cfg.C * (double)T * B * T;
+}

@@ -1,0 +1,189 @@
+/*
+ * gpt.c - unit tests of attention and the GPT model: attention against a
+ * plain loop implementation, every parameter's gradient against central
+ * finite differences (with and without dropout), and a tiny model that
+ * must learn to continue a fixed sequence.
+ */
+#include "sluice.h"
+#include "tap.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Attention the slow way: per query t, scores over j <= t, softmax, mix. */
+static void naive_attention(double *out, const float *qkv, int B, int T, int C, int NH)
+{
+	int hs = C / NH;
+
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			for (int t = 0; t < T; t++) {
+				double s[64], mx = -1e300, sum = 0;
+				const float *q = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
+				for (int j = 0; j <= t; j++) {
+					const float *k = qkv + ((size_t)b * T + j) * 3 * C + C + h * hs;
+					double d = 0;
+					for (int i = 0; i < hs; i++)
+						d += (double)q[i] * k[i];
+					s[j] = d / sqrt(hs);
+					if (s[j] > mx)
+						mx = s[j];
+				}
+				for (int j = 0; j <= t; j++)
+					sum += s[j] = exp(s[j] - mx);
+				for (int i = 0; i < hs; i++) {
+					double acc = 0;
+					for (int j = 0; j <= t; j++)
+						acc += s[j] / sum *
+						       qkv[((size_t)b * T + j) * 3 * C + 2 * C + h * hs + i];
+					out[((size_t)b * T + t) * C + h * hs + i] = acc;
+				}
+			}
+}
+
+static void test_attention(void)
+{
+	int B = 2, T = 7, C = 12, NH = 3;
+	size_t n = (size_t)B * T * 3 * C;
+	float *qkv = malloc(n * sizeof *qkv), *out = malloc((size_t)B * T * C * sizeof *out),
+	      *att = malloc((size_t)B * NH * T * T * sizeof *att),
+	      *dqkv = calloc(n, sizeof *dqkv), *dout = malloc((size_t)B * T * C * sizeof *dout),
+	      scratch[49];
+	double *want = malloc((size_t)B * T * C * sizeof *want), err = 0, gerr = 0, gmax = 0;
+	struct sl_rng r;
+
+	sl_rng_seed(&r, 1);
+	for (size_t i = 0; i < n; i++)
+		qkv[i] = (float)sl_rng_normal(&r);
+	for (size_t i = 0; i < (size_t)B * T * C; i++)
+		dout[i] = (float)sl_rng_normal(&r);
+	sl_attention_forward(out, att, qkv, B, T, C, NH);
+	naive_attention(want, qkv, B, T, C, NH);
+	for (size_t i = 0; i < (size_t)B * T * C; i++)
+		if (fabs(out[i] - want[i]) > err)
+			err = fabs(out[i] - want[i]);
+	ok(err < 1e-5, "attention forward equals the plain loop (max error %.2g)", err);
+	/* gradient of sum(out * dout) with respect to qkv, by central differences */
+	sl_attention_backward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
+	for (size_t i = 0; i < n; i++) {
+		double f[2];
+		float keep = qkv[i];
+		for (int s = 0; s < 2; s++) {
+			qkv[i] = keep + (s ? -1e-2f : 1e-2f);
+			naive_attention(want, qkv, B, T, C, NH);
+			f[s] = 0;
+			for (size_t k = 0; k < (size_t)B * T * C; k++)
+				f[s] += want[k] * dout[k];
+		}
+		qkv[i] = keep;
+		{
+			double num = (f[0] - f[1]) / 2e-2;
+			if (fabs(num) > gmax)
+				gmax = fabs(num);
+			if (fabs(num - dqkv[i]) > gerr)
+				gerr = fabs(num - dqkv[i]);
+		}
+	}
+	ok(gerr / gmax < 1e-3, "attention backward matches finite differences (rel %.2g)",
+	   gerr / gmax);
+	free(qkv);
+	free(out);
+	free(att);
+	free(dqkv);
+	free(dout);
+	free(want);
+}
+
+static void gradcheck(float dropout)
+{
+	struct sl_gpt_config cfg = {7, 6, 2, 2, 8, dropout};
+	struct sl_gpt g;
+	struct sl_gpt_acts *a;
+	int B = 2, T = 5;
+	int32_t ids[10], tg[10];
+	float *grad;
+	double worst = 0, gmax = 0;
+	size_t bad_at = 0;
+
+	sl_gpt_init(&g, &cfg);
+	sl_gpt_init_weights(&g, 3);
+	/* larger weights than the init, so every path carries gradient */
+	for (size_t i = 0; i < g.P.n; i++)
+		g.P.data[i] += (float)(0.1 * sin((double)i));
+	for (int i = 0; i < B * T; i++) {
+		ids[i] = (i * 3) % 7;
+		tg[i] = (i * 5 + 1) % 7;
+	}
+	a = sl_gpt_acts_new(&g, B, T);
+	grad = calloc(g.P.n, sizeof *grad);
+	sl_gpt_forward(&g, a, ids, tg, 99, 1);
+	sl_gpt_backward(&g, a, grad, ids, tg, 1.0f);
+	for (size_t i = 0; i < g.P.n; i++) {
+		float keep = g.P.data[i];
+		double f[4], h = 1e-2, num;
+		const double step[4] = {2 * h, h, -h, -2 * h};
+		for (int s = 0; s < 4; s++) {
+			g.P.data[i] = keep + (float)step[s];
+			f[s] = sl_gpt_forward(&g, a, ids, tg, 99, 1);
+		}
+		g.P.data[i] = keep;
+		num = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * h);
+		if (fabs(num) > gmax)
+			gmax = fabs(num);
+		if (fabs(num - grad[i]) > worst) {
+			worst = fabs(num - grad[i]);
+			bad_at = i;
+		}
+	}
+	if (!ok(worst / gmax < 1e-3, "GPT%s: all %zu parameter gradients match finite "
+	        "differences (worst %.3g of max %.3g)",
+	        dropout > 0 ? " with dropout" : "", g.P.n, worst, gmax))
+		printf("#   worst at parameter %zu\n", bad_at);
+	free(grad);
+	sl_gpt_acts_free(a);
+	sl_gpt_free(&g);
+}
+
+static void test_learns(void)
+{
+	struct sl_gpt_config cfg = {5, 8, 2, 2, 16, 0};
+	struct sl_gpt g;
+	struct sl_gpt_acts *a;
+	struct sl_optim opt;
+	int32_t ids[8], tg[8];
+	float first = 0, last = 0;
+
+	sl_gpt_init(&g, &cfg);
+	sl_gpt_init_weights(&g, 1);
+	sl_optim_init(&opt, SL_OPTIM_ADAMW);
+	opt.lr = 1e-2f;
+	for (int i = 0; i < 8; i++) {
+		ids[i] = i % 5;
+		tg[i] = (i + 1) % 5;
+	}
+	a = sl_gpt_acts_new(&g, 1, 8);
+	for (int step = 1; step <= 100; step++) {
+		float loss = sl_gpt_forward(&g, a, ids, tg, 0, 1);
+		if (step == 1)
+			first = loss;
+		last = loss;
+		sl_params_zero_grad(&g.P);
+		sl_gpt_backward(&g, a, g.P.grad, ids, tg, 1.0f);
+		sl_optim_step(&opt, g.P.data, g.P.m, g.P.v, g.P.grad, g.P.n, g.P.ndecay);
+	}
+	ok(first > 1.4 && last < 0.05, "a tiny GPT learns a cyclic sequence (loss %.3f -> %.4f)",
+	   first, last);
+	sl_gpt_acts_free(a);
+	sl_gpt_free(&g);
+}
+
+int main(void)
+{
+	sl_init("gpt-test");
+	test_attention();
+	gradcheck(0);
+	gradcheck(0.2f);
+	test_learns();
+	return done_testing();
+}
