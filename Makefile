@@ -21,6 +21,9 @@ MAN_PAGES := $(sort $(wildcard man/*.[0-9]))
 
 ALL_CFLAGS = $(CPPFLAGS) -Ilib $(WARN) $(CFLAGS)
 
+# Keep object files: make would otherwise delete them as intermediates.
+.SECONDARY:
+
 .PHONY: all check install uninstall clean deps fuzz lint bench demo
 .SUFFIXES:
 
@@ -88,9 +91,11 @@ fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_DEFAULT_SOURCE -g -O1 -Ilib -Ifilters -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined \
 	    -o $(BUILD)/fuzz/$$n $$f $(LIB_SRC) $$(sed -n 's/^\/\/ fuzz-sources: //p' $$f) $(LDLIBS) || exit 1; \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$n; \
-	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-$$n tests/fuzz/seed-$$n || exit 1; \
+	  dict=; [ -f tests/fuzz/$$n.dict ] && dict=-dict=tests/fuzz/$$n.dict; \
+	  $(BUILD)/fuzz/$$n $$dict -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus-$$n tests/fuzz/seed-$$n || exit 1; \
 	done
 
 bench: all

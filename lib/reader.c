@@ -123,6 +123,13 @@ struct sl_reader *sl_reader_mem(const void *p, size_t n, const char *name)
 {
 	struct sl_reader *r = reader_new(name);
 
+	/* small inputs (tests, fuzzing) get a small buffer, which also lets
+	 * them exercise its growth */
+	if (n < INITIAL_CAP) {
+		r->cap = n < 64 ? 64 : n;
+		r->buf = sl_xrealloc(r->buf, r->cap);
+	}
+
 	r->mem = p;
 	r->memlen = n;
 	return r;
@@ -505,8 +512,19 @@ static struct sl_header *make_header(struct sl_reader *r, struct sl_val *m)
 	struct sl_header *h = sl_header_new();
 	int have_version = 0, have_fields = 0;
 
+	int have_lineage = 0;
+
 	for (size_t i = 0; i < m->n; i++) {
 		struct sl_val *k = &m->u.kv[2 * i], *v = &m->u.kv[2 * i + 1];
+		if (k->tag == SL_V_STR && memchr(k->u.s, 0, k->n)) {
+			r->why = "a header key holds a NUL byte";
+			goto bad;
+		}
+		if ((str_is(k, "sluice") && have_version) || (str_is(k, "fields") && have_fields) ||
+		    (str_is(k, "lineage") && have_lineage)) {
+			r->why = "a header key is repeated";
+			goto bad;
+		}
 		if (str_is(k, "sluice")) {
 			if (v->tag != SL_V_INT || v->u.i < 1) {
 				r->why = "\"sluice\" must be a positive integer";
@@ -561,6 +579,7 @@ static struct sl_header *make_header(struct sl_reader *r, struct sl_val *m)
 			sl_val_free(&h->lineage);
 			h->lineage = *v;
 			*v = sl_val_nil();
+			have_lineage = 1;
 		} else {
 			if (k->tag != SL_V_STR) {
 				r->why = "header keys must be strings";
@@ -726,8 +745,8 @@ static int decode_record(struct sl_reader *r, struct cur *c)
 		return rc;
 	if (n != h->nfields) {
 		snprintf(r->whybuf, sizeof r->whybuf,
-		         "has %zu values but the header declares %zu fields", n,
-		         h->nfields);
+		         "has %zu value%s but the header declares %zu field%s", n,
+		         n == 1 ? "" : "s", h->nfields, h->nfields == 1 ? "" : "s");
 		r->why = r->whybuf;
 		return BAD;
 	}
@@ -830,8 +849,18 @@ int sl_read(struct sl_reader *r)
 			     r->segs == 0 ? " (is this a sluice stream?)" : "");
 			return SL_ERROR;
 		}
-		/* NEED_MORE: read more and decode the object again */
-		rc = fill(r);
+		/* NEED_MORE: read more and decode the object again.  A pipe
+		 * hands over a few KiB per read, so a large object keeps
+		 * reading until what is buffered has doubled: decoding it
+		 * again then costs linear time overall, not quadratic. */
+		{
+			size_t had = r->end - r->pos, want = had < 65536 ? had + 1 : 2 * had;
+			do
+				rc = fill(r);
+			while (rc > 0 && r->end - r->pos < want);
+			if (rc == 0 && r->end - r->pos > had)
+				rc = 1; /* the end came after new bytes: try them */
+		}
 		if (rc < 0)
 			return SL_ERROR;
 		if (rc == 0) {

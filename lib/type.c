@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Vectors are read and written with memcpy, which needs a little-endian
+ * host; a big-endian port would swap bytes here. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "sluice's vector code assumes a little-endian host");
+
 static const struct {
 	const char *name;
 	enum sl_elem elem;
@@ -99,8 +104,8 @@ double sl_vec_get(enum sl_elem e, const void *data, size_t i)
 		int32_t i32; uint64_t u64; int64_t i64; float f32; double f64;
 	} x;
 
-	/* Little-endian on the wire; this build assumes a little-endian host
-	 * (checked at start-up by the reader). */
+	/* Little-endian on the wire, and on the host (checked when this file
+	 * is compiled). */
 	memcpy(&x, p, sl_elem_size(e));
 	switch (e) {
 	case SL_ELEM_U8: return x.u8;

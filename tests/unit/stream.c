@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zstd.h>
 
 static struct sl_header *sample_header(void)
@@ -432,6 +434,65 @@ static void test_json_keys(void)
 	sl_buf_free(&b);
 }
 
+/* A stream through a pipe in small pieces: a 3 MB string field and many
+ * small records arrive intact (the reader reads on until it has enough). */
+static void test_pipe(void)
+{
+	struct sl_buf b = {0};
+	struct sl_header *h = sl_header_new();
+	struct sl_type t = {SL_STR, 0, 0};
+	struct sl_writer *w = sl_writer_mem(&b);
+	struct sl_value v = {SL_STR, {.i = 0}};
+	size_t big = 3u << 20;
+	char *s = malloc(big);
+	int fds[2], rc, n = 0, okv = 1;
+	pid_t pid;
+	struct sl_reader *r;
+
+	memset(s, 'x', big);
+	sl_header_add(h, "s", t);
+	sl_write_header(w, h);
+	v.u.s.p = s;
+	v.u.s.n = big;
+	sl_write_record(w, &v, 1);
+	for (int i = 0; i < 1000; i++) {
+		v.u.s.n = (size_t)i;
+		sl_write_record(w, &v, 1);
+	}
+	sl_writer_close(w, NULL);
+	if (pipe(fds) < 0 || (pid = fork()) < 0) {
+		ok(0, "pipe and fork");
+		return;
+	}
+	if (pid == 0) { /* the child writes in 1000-byte pieces */
+		close(fds[0]);
+		for (size_t off = 0; off < b.n; off += 1000) {
+			size_t k = b.n - off < 1000 ? b.n - off : 1000;
+			if (write(fds[1], b.p + off, k) != (ssize_t)k)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	r = sl_reader_fdopen(fds[0], "pipe");
+	while ((rc = sl_read(r)) > 0)
+		if (rc == SL_RECORD) {
+			const struct sl_value *x = sl_reader_values(r);
+			size_t want = n == 0 ? big : (size_t)(n - 1);
+			if (x[0].u.s.n != want || (want && x[0].u.s.p[want - 1] != 'x'))
+				okv = 0;
+			n++;
+		}
+	ok(rc == SL_EOF && n == 1001 && okv, "a 3 MB field and 1000 records through a pipe "
+	   "in 1000-byte pieces (%d records)", n);
+	sl_reader_close(r);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	free(s);
+	sl_buf_free(&b);
+	sl_header_free(h);
+}
+
 int main(void)
 {
 	sl_init("stream-test");
@@ -441,6 +502,7 @@ int main(void)
 	test_segments_zstd();
 	test_numbers();
 	test_utf8_json();
+	test_pipe();
 	test_json_keys();
 	return done_testing();
 }
