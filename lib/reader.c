@@ -555,6 +555,16 @@ static struct sl_header *make_header(struct sl_reader *r, struct sl_val *m)
 					r->why = r->whybuf;
 					goto bad;
 				}
+				for (size_t c = 0; c < f->u.a[0].n; c++) {
+					unsigned char ch = (unsigned char)f->u.a[0].u.s[c];
+					if (ch < 0x20 || ch == 0x7f) {
+						snprintf(r->whybuf, sizeof r->whybuf,
+						         "field %zu: its name holds a control "
+						         "character", j + 1);
+						r->why = r->whybuf;
+						goto bad;
+					}
+				}
 				if (sl_type_parse(f->u.a[1].u.s, &t) < 0) {
 					snprintf(r->whybuf, sizeof r->whybuf,
 					         "field \"%.60s\": unknown type \"%.40s\"",

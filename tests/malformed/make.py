@@ -27,6 +27,8 @@ files = {
     "future-version.bin": msgpack.packb({"sluice": 99, "fields": []}),
     "bad-type-name.bin": hdr([["a", "integer"]]),
     "duplicate-field.bin": hdr([["a", "int"], ["a", "str"]]),
+    "control-in-name.bin": hdr([["a\nb", "int"]]),
+    "repeated-fields-key.bin": b"\x83\xa6sluice\x01\xa6fields\x90\xa6fields\x90",
     "wrong-type.bin": hdr(F) + msgpack.packb([1, 2, 0.5, None]),
     "wrong-count.bin": hdr(F) + msgpack.packb([1, "a"]),
     "invalid-utf8.bin": hdr(F) + b"\x94\x01\xa2\xc3\x28\xcb" + struct.pack(">d", 1.0) + b"\xc0",
