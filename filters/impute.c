@@ -223,6 +223,54 @@ static int cmp_int64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* SELECT_KTH(name, type, cmp) defines name(s, n, k), which moves the k-th
+ * smallest of s[0..n) to s[k] with nothing greater before it and nothing
+ * smaller after: quickselect (median-of-three pivots, Hoare partition),
+ * O(n) on average.  A range still unsettled after 2 log2(n) rounds is
+ * sorted instead, so no input makes it quadratic.  (The same as
+ * outliers.c's, for doubles and for exact int64 values here.) */
+#define SELECT_KTH(name, type, cmp)                                            \
+	static void name(type *s, size_t n, size_t k)                          \
+	{                                                                      \
+		size_t lo = 0, hi = n, rounds = 0, limit = 2;                  \
+		for (size_t m = n; m > 1; m >>= 1)                             \
+			limit += 2;                                            \
+		while (hi - lo > 16) {                                         \
+			size_t mid = lo + (hi - lo) / 2, i = lo, j = hi - 1;   \
+			type a = s[lo], b = s[mid], c = s[hi - 1], p, t;       \
+			if (++rounds > limit) {                                \
+				qsort(s + lo, hi - lo, sizeof *s, cmp);        \
+				return;                                        \
+			}                                                      \
+			p = a < b ? (b < c ? b : a < c ? c : a)                \
+			          : (a < c ? a : b < c ? c : b);               \
+			for (;;) {                                             \
+				while (s[i] < p)                               \
+					i++;                                   \
+				while (s[j] > p)                               \
+					j--;                                   \
+				if (i >= j)                                    \
+					break;                                 \
+				t = s[i];                                      \
+				s[i++] = s[j];                                 \
+				s[j--] = t;                                    \
+			}                                                      \
+			if (k <= j)                                            \
+				hi = j + 1;                                    \
+			else                                                   \
+				lo = j + 1;                                    \
+		}                                                              \
+		for (size_t i = lo + 1; i < hi; i++) {                         \
+			type t = s[i];                                         \
+			size_t j = i;                                          \
+			for (; j > lo && s[j - 1] > t; j--)                    \
+				s[j] = s[j - 1];                               \
+			s[j] = t;                                              \
+		}                                                              \
+	}
+SELECT_KTH(select_double, double, cmp_double)
+SELECT_KTH(select_int64, int64_t, cmp_int64)
+
 /* An int field's fill is exact when it is a whole number in range. */
 static void set_integral(struct fld *F)
 {
@@ -359,7 +407,8 @@ static void fit_mode(struct fld *F)
  * (beta 0).  Returns b0; beta gets p coefficients. */
 static double lstsq(double *A, double *y, size_t n, size_t p, double *beta)
 {
-	double *mean = sl_xcalloc(p + 1, sizeof *mean), *norm0 = sl_xcalloc(p + 1, sizeof *norm0);
+	double *mean = sl_xcalloc(p + 1, sizeof *mean);
+	double *norm0 = sl_xcalloc(p + 1, sizeof *norm0);
 	double ymean = 0, b0;
 	size_t *piv = sl_xmalloc((p + 1) * sizeof *piv), r0 = 0;
 
@@ -468,27 +517,37 @@ static void fit_model(struct model *M)
 			if (d->m == M_MEAN && d->type.kind == SL_INT)
 				set_integral(d);
 			break;
-		case M_MEDIAN:
+		case M_MEDIAN: {
+			/* the middle value, or the mean of the middle two */
+			size_t h = d->nv / 2;
 			if (!d->nv)
 				break;
 			d->have = 1;
 			if (d->iv) {
-				size_t h = d->nv / 2;
-				qsort(d->iv, d->nv, sizeof *d->iv, cmp_int64);
+				select_int64(d->iv, d->nv, h);
 				if (d->nv % 2) {
 					d->ivalue = d->iv[h];
 					d->value = (double)d->ivalue;
 					d->ivalid = 1;
 				} else {
-					d->value = ((double)d->iv[h - 1] + (double)d->iv[h]) / 2;
+					int64_t lo = d->iv[0];
+					for (size_t i = 1; i < h; i++)
+						lo = d->iv[i] > lo ? d->iv[i] : lo;
+					d->value = ((double)lo + (double)d->iv[h]) / 2;
 					set_integral(d);
 				}
 			} else {
-				size_t h = d->nv / 2;
-				qsort(d->dv, d->nv, sizeof *d->dv, cmp_double);
-				d->value = d->nv % 2 ? d->dv[h] : (d->dv[h - 1] + d->dv[h]) / 2;
+				select_double(d->dv, d->nv, h);
+				d->value = d->dv[h];
+				if (d->nv % 2 == 0) {
+					double lo = d->dv[0];
+					for (size_t i = 1; i < h; i++)
+						lo = d->dv[i] > lo ? d->dv[i] : lo;
+					d->value = (lo + d->dv[h]) / 2;
+				}
 			}
 			break;
+		}
 		case M_MODE:
 			if (!d->npresent)
 				break;
@@ -888,7 +947,8 @@ static int read_state(struct model *M, const char *path)
 			} else {
 				if (M->ndonor == M->capdonor) {
 					M->capdonor = M->capdonor ? 2 * M->capdonor : 1024;
-					M->donor = sl_xrealloc(M->donor, M->capdonor * F * sizeof *M->donor);
+					M->donor = sl_xrealloc(M->donor,
+					                       M->capdonor * F * sizeof *M->donor);
 				}
 				memcpy(M->donor + M->ndonor++ * F, v[fi[7]].u.s.p, v[fi[7]].u.s.n);
 			}

@@ -91,19 +91,80 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The q-quantile of n sorted values as numpy computes it by default:
- * position q*(n-1), linear between its neighbours, interpolated from
- * the nearer end (numpy's _lerp). */
-static double quantile(const double *s, size_t n, double q)
+
+/* Moves the k-th smallest of s[0..n) to s[k], with nothing greater before
+ * it and nothing smaller after: quickselect (median-of-three pivots,
+ * Hoare partition), O(n) on average.  A range still unsettled after
+ * 2 log2(n) rounds is sorted instead, so no input makes it quadratic. */
+static void select_kth(double *s, size_t n, size_t k)
 {
-	double pos = q * (double)(n - 1), t, d;
+	size_t lo = 0, hi = n, rounds = 0, limit = 2;
+
+	for (size_t m = n; m > 1; m >>= 1)
+		limit += 2;
+	while (hi - lo > 16) {
+		size_t mid = lo + (hi - lo) / 2, i = lo, j = hi - 1;
+		double a = s[lo], b = s[mid], c = s[hi - 1], p, t;
+		if (++rounds > limit) {
+			qsort(s + lo, hi - lo, sizeof *s, cmp_double);
+			return;
+		}
+		p = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+		for (;;) {
+			while (s[i] < p)
+				i++;
+			while (s[j] > p)
+				j--;
+			if (i >= j)
+				break;
+			t = s[i];
+			s[i++] = s[j];
+			s[j--] = t;
+		}
+		/* s[lo..j] <= p <= s[j+1..hi) */
+		if (k <= j)
+			hi = j + 1;
+		else
+			lo = j + 1;
+	}
+	for (size_t i = lo + 1; i < hi; i++) { /* insertion sort */
+		double t = s[i];
+		size_t j = i;
+		for (; j > lo && s[j - 1] > t; j--)
+			s[j] = s[j - 1];
+		s[j] = t;
+	}
+}
+
+/* The smallest of s[0..n), n > 0. */
+static double min_of(const double *s, size_t n)
+{
+	double m = s[0];
+
+	for (size_t i = 1; i < n; i++)
+		if (s[i] < m)
+			m = s[i];
+	return m;
+}
+
+/* The q-quantile of s[0..n) as numpy computes it by default: position
+ * q*(n-1), linear between the order statistics either side, interpolated
+ * from the nearer one (numpy's _lerp).  Only s[0..end) is looked at and
+ * rearranged, where every value at or beyond end is no smaller than those
+ * before it (so the upper quartile can be found first and the lower one
+ * within what lies below it). */
+static double quantile(double *s, size_t n, size_t end, double q)
+{
+	double pos = q * (double)(n - 1), t, a, b;
 	size_t i = (size_t)floor(pos);
 
+	select_kth(s, end, i);
+	a = s[i];
 	if (i + 1 >= n)
-		return s[n - 1];
+		return a;
+	b = i + 1 < end ? min_of(s + i + 1, end - i - 1) : min_of(s + end, n - end);
 	t = pos - (double)i;
-	d = s[i + 1] - s[i];
-	return t >= 0.5 ? s[i + 1] - d * (1 - t) : s[i] + d * t;
+	return t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
 }
 
 /* Fits one field's fences from its collected values. */
@@ -116,9 +177,9 @@ static void fit_fences(struct ofld *d, const struct model *M)
 		return;
 	if (M->method == OM_IQR) {
 		double iqr;
-		qsort(d->v, n, sizeof *d->v, cmp_double);
-		d->q1 = quantile(d->v, n, 0.25);
-		d->q3 = quantile(d->v, n, 0.75);
+		d->q3 = quantile(d->v, n, n, 0.75);
+		/* all of v[0..i3] is now <= what follows it */
+		d->q1 = quantile(d->v, n, (size_t)floor(0.75 * (double)(n - 1)) + 1, 0.25);
 		iqr = d->q3 - d->q1;
 		d->lo = d->q1 - M->k * iqr;
 		d->hi = d->q3 + M->k * iqr;
@@ -357,46 +418,45 @@ static int read_state(struct model *M, const char *path)
 
 /* ------------------------------------------------------------- setup */
 
-/* Fitting: the fields from --fields (default every number) in h. */
+static void add_field(struct model *M, const char *name)
+{
+	struct ofld *d;
+
+	for (size_t j = 0; j < M->nf; j++)
+		if (!strcmp(M->f[j].name, name))
+			return;
+	M->f = sl_xrealloc(M->f, (M->nf + 1) * sizeof *M->f);
+	d = &M->f[M->nf++];
+	memset(d, 0, sizeof *d);
+	d->name = sl_xstrdup(name);
+	d->ind = -1;
+}
+
+/* Fitting: the fields of --fields (default every number) in h.  Returns 0
+ * or an exit status. */
 static int setup(struct model *M, const struct opts *o, const struct sl_header *h,
                  const char *inname)
 {
-	char *copy = o->fields ? sl_xstrdup(o->fields) : NULL, *p = copy, *tok;
-	int rc = 0;
-
-	for (size_t f = 0; f < h->nfields || p; f++) {
-		const char *name;
-		struct ofld *d;
-		size_t j;
-		if (copy) {
-			if (!(tok = strsep(&p, ",")))
-				break;
-			if (!*tok)
-				continue;
-			name = tok;
-		} else {
-			if (!numeric(h->fields[f].type.kind))
-				continue;
-			name = h->fields[f].name;
-		}
-		for (j = 0; j < M->nf && strcmp(M->f[j].name, name); j++)
-			;
-		if (j < M->nf)
-			continue;
-		M->f = sl_xrealloc(M->f, (M->nf + 1) * sizeof *M->f);
-		d = &M->f[M->nf++];
-		memset(d, 0, sizeof *d);
-		d->name = sl_xstrdup(name);
-		d->ind = -1;
-		if (sl_header_find(h, name) < 0) {
-			sl_warn("%s: no field \"%s\"", inname, name);
-			rc = 2;
-			break;
-		}
-		d->type = h->fields[sl_header_find(h, name)].type;
+	if (o->fields) {
+		char *copy = sl_xstrdup(o->fields), *p = copy, *tok;
+		while ((tok = strsep(&p, ",")))
+			if (*tok)
+				add_field(M, tok);
+		free(copy);
+	} else {
+		for (size_t f = 0; f < h->nfields; f++)
+			if (numeric(h->fields[f].type.kind))
+				add_field(M, h->fields[f].name);
 	}
-	free(copy);
-	return rc;
+	for (size_t j = 0; j < M->nf; j++) {
+		int f = sl_header_find(h, M->f[j].name);
+		if (f < 0) {
+			sl_warn("%s: no field \"%s\"", inname, M->f[j].name);
+			return 2;
+		}
+		M->f[j].type = h->fields[f].type;
+	}
+	return 0;
 }
 
 /* Finds M's fields in the input header h and checks that they are
@@ -421,9 +481,16 @@ static int bind(struct model *M, const struct sl_header *h, const char *inname)
 	return 0;
 }
 
+/* A whole number as an int64, saturating: a fence beyond the range of
+ * int64 clips nothing. */
+static int64_t saturate(double x)
+{
+	return x < -0x1p63 ? INT64_MIN : x >= 0x1p63 ? INT64_MAX : (int64_t)x;
+}
+
 /* The output header: h with int fields clipped to fractional fences made
- * float (said on stderr unless quiet), the flag fields after the input's, and a lineage
- * entry.  Returns 0 or an exit status. */
+ * float (said on stderr unless quiet), the flag fields after the input's,
+ * and a lineage entry.  Returns 0 or an exit status. */
 static int plan_output(struct model *M, const struct sl_header *h, int argc,
                        char **argv, struct sl_header **outh, const char *inname,
                        int quiet)
@@ -440,9 +507,8 @@ static int plan_output(struct model *M, const struct sl_header *h, int argc,
 			if (lo > hi) /* no whole number between the fences */
 				lo = hi = round((d->lo + d->hi) / 2);
 			if ((lo == d->lo && hi == d->hi) || M->round) {
-				/* int64 saturates: a fence beyond the range clips nothing */
-				d->ilo = lo < -0x1p63 ? INT64_MIN : lo >= 0x1p63 ? INT64_MAX : (int64_t)lo;
-				d->ihi = hi < -0x1p63 ? INT64_MIN : hi >= 0x1p63 ? INT64_MAX : (int64_t)hi;
+				d->ilo = saturate(lo);
+				d->ihi = saturate(hi);
 			} else {
 				char a[32], b[32];
 				sl_fmt_float(a, d->lo);
