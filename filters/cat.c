@@ -1015,8 +1015,13 @@ static void run_headers(const struct opts *o, char **inputs, int ninputs)
 			if (out.b.n >= OUT_CHUNK)
 				out_drain(&out);
 		}
-		if (rc == SL_ERROR)
-			out_fail(&out, sl_reader_error(r));
+		if (rc == SL_ERROR) {
+			char msg[1024];
+			snprintf(msg, sizeof msg, "%s", sl_reader_error(r));
+			sl_header_free(h);
+			sl_reader_close(r);
+			out_fail(&out, msg);
+		}
 		if (h)
 			show_header(&out.b, o, h, in, segno, sl_reader_recno(r) - start);
 		sl_header_free(h);
