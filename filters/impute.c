@@ -272,100 +272,100 @@ SELECT_KTH(select_double, double, cmp_double)
 SELECT_KTH(select_int64, int64_t, cmp_int64)
 
 /* An int field's fill is exact when it is a whole number in range. */
-static void set_integral(struct fld *F)
+static void set_integral(struct fld *d)
 {
-	if (F->value == floor(F->value) && fabs(F->value) < 0x1p63) {
-		F->ivalue = (int64_t)F->value;
-		F->ivalid = 1;
+	if (d->value == floor(d->value) && fabs(d->value) < 0x1p63) {
+		d->ivalue = (int64_t)d->value;
+		d->ivalid = 1;
 	}
 }
 
-/* Parses a constant for F's type.  0, or -1 when it does not fit. */
-static int parse_fill(struct fld *F, const char *s)
+/* Parses a constant for d's type.  0, or -1 when it does not fit. */
+static int parse_fill(struct fld *d, const char *s)
 {
 	size_t n = strlen(s);
 	int64_t i;
 	int b;
 
-	F->have = 1;
-	F->ivalid = 0;
-	switch (F->type.kind) {
+	d->have = 1;
+	d->ivalid = 0;
+	switch (d->type.kind) {
 	case SL_STR:
 		if (sl_utf8_valid(s, n) != n)
 			return -1;
-		F->text = sl_xstrdup(s);
-		F->textn = n;
+		d->text = sl_xstrdup(s);
+		d->textn = n;
 		return 0;
 	case SL_BOOL:
 		if ((b = sl_parse_bool(s, n)) < 0)
 			return -1;
-		F->value = b;
-		F->ivalue = b;
-		F->ivalid = 1;
+		d->value = b;
+		d->ivalue = b;
+		d->ivalid = 1;
 		return 0;
 	case SL_INT:
 	case SL_FLOAT:
 		if (sl_parse_int(s, n, &i) == 0) {
-			F->value = (double)i;
-			if (F->type.kind == SL_INT) {
-				F->ivalue = i;
-				F->ivalid = 1;
+			d->value = (double)i;
+			if (d->type.kind == SL_INT) {
+				d->ivalue = i;
+				d->ivalid = 1;
 			}
 			return 0;
 		}
-		if (sl_parse_float(s, n, &F->value) < 0 || isnan(F->value))
+		if (sl_parse_float(s, n, &d->value) < 0 || isnan(d->value))
 			return -1;
-		if (F->type.kind == SL_INT)
-			set_integral(F);
+		if (d->type.kind == SL_INT)
+			set_integral(d);
 		return 0;
 	default:
 		return -1;
 	}
 }
 
-/* Collects one present value of F for its statistic. */
-static void collect(struct fld *F, const struct sl_value *v)
+/* Collects one present value of d for its statistic. */
+static void collect(struct fld *d, const struct sl_value *v)
 {
-	F->npresent++;
+	d->npresent++;
 	if (numeric(v->kind))
-		F->sum += num(v);
-	if (F->m != M_MEDIAN && F->m != M_MODE)
+		d->sum += num(v);
+	if (d->m != M_MEDIAN && d->m != M_MODE)
 		return;
 	if (v->kind == SL_STR) {
-		strcount_add(&F->sc, v->u.s.p, v->u.s.n);
+		strcount_add(&d->sc, v->u.s.p, v->u.s.n);
 		return;
 	}
 	if (v->kind == SL_BOOL) {
-		F->nbool[v->u.b]++;
+		d->nbool[v->u.b]++;
 		return;
 	}
-	if (F->nv == F->capv) {
-		F->capv = F->capv ? 2 * F->capv : 1024;
-		if (F->type.kind == SL_INT)
-			F->iv = sl_xrealloc(F->iv, F->capv * sizeof *F->iv);
+	if (d->nv == d->capv) {
+		d->capv = d->capv ? 2 * d->capv : 1024;
+		if (d->type.kind == SL_INT)
+			d->iv = sl_xrealloc(d->iv, d->capv * sizeof *d->iv);
 		else
-			F->dv = sl_xrealloc(F->dv, F->capv * sizeof *F->dv);
+			d->dv = sl_xrealloc(d->dv, d->capv * sizeof *d->dv);
 	}
-	if (F->type.kind == SL_INT)
-		F->iv[F->nv++] = v->u.i;
+	if (d->type.kind == SL_INT)
+		d->iv[d->nv++] = v->u.i;
 	else
-		F->dv[F->nv++] = v->u.f;
+		d->dv[d->nv++] = v->u.f;
 }
 
-/* Mode of F's collected values; the smallest of equally frequent ones. */
-static void fit_mode(struct fld *F)
+/* Mode of d's collected values; the smallest of equally frequent ones. */
+static void fit_mode(struct fld *d)
 {
 	size_t best = 0, run;
 	uint64_t bestc = 0;
 
-	if (F->type.kind == SL_BOOL) {
-		F->ivalue = F->nbool[1] > F->nbool[0];
-		F->value = (double)F->ivalue;
-		F->ivalid = 1;
+	if (d->type.kind == SL_BOOL) {
+		d->ivalue = d->nbool[1] > d->nbool[0];
+		d->value = (double)d->ivalue;
+		d->ivalid = 1;
 		return;
 	}
-	if (F->type.kind == SL_STR) {
-		const struct strcount *sc = &F->sc;
+	if (d->type.kind == SL_STR) {
+		const struct strcount *sc = &d->sc;
 		for (size_t e = 1; e < sc->n; e++) {
 			size_t n = sc->len[e] < sc->len[best] ? sc->len[e] : sc->len[best];
 			int c = memcmp(sc->bytes.p + sc->off[e], sc->bytes.p + sc->off[best], n);
@@ -375,14 +375,14 @@ static void fit_mode(struct fld *F)
 			    (sc->count[e] == sc->count[best] && c < 0))
 				best = e;
 		}
-		F->text = sl_xstrndup(sc->bytes.p + sc->off[best], sc->len[best]);
-		F->textn = sc->len[best];
+		d->text = sl_xstrndup(sc->bytes.p + sc->off[best], sc->len[best]);
+		d->textn = sc->len[best];
 		return;
 	}
 	/* sorted numbers: the longest run, the first of equally long ones */
-	for (size_t i = 0; i < F->nv; i += run) {
-		for (run = 1; i + run < F->nv &&
-		              (F->iv ? F->iv[i + run] == F->iv[i] : F->dv[i + run] == F->dv[i]);
+	for (size_t i = 0; i < d->nv; i += run) {
+		for (run = 1; i + run < d->nv &&
+		              (d->iv ? d->iv[i + run] == d->iv[i] : d->dv[i + run] == d->dv[i]);
 		     run++)
 			;
 		if (run > bestc) {
@@ -390,12 +390,12 @@ static void fit_mode(struct fld *F)
 			best = i;
 		}
 	}
-	if (F->iv) {
-		F->ivalue = F->iv[best];
-		F->value = (double)F->ivalue;
-		F->ivalid = 1;
+	if (d->iv) {
+		d->ivalue = d->iv[best];
+		d->value = (double)d->ivalue;
+		d->ivalid = 1;
 	} else {
-		F->value = F->dv[best];
+		d->value = d->dv[best];
 	}
 }
 
@@ -1169,6 +1169,15 @@ static int setup(struct model *M, const struct opts *o, const struct sl_header *
 		if (j == M->nf) {
 			sl_warn("--value-for %s: that field is not filled by constant or "
 			        "marker", o->vfor[i].name);
+			return 2;
+		}
+	}
+	if (o->value) {
+		size_t j;
+		for (j = 0; j < M->nf && M->f[j].m != M_CONSTANT && M->f[j].m != M_MARKER; j++)
+			;
+		if (j == M->nf) {
+			sl_warn("--value: no field is filled by constant or marker");
 			return 2;
 		}
 	}

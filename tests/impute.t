@@ -256,6 +256,8 @@ run sluice-impute --method-for a "$T/in.sl"
 ok_rc "--method-for without =: exit 2" 2
 run sluice-impute --value-for s=x "$T/in.sl"
 ok_rc "--value-for a field not filled by a constant: exit 2" 2
+run sluice-impute --value 3 "$T/in.sl"
+ok_rc "--value without a constant or marker field: exit 2" 2
 run sluice-impute --k 0 "$T/in.sl"
 ok_rc "--k 0: exit 2" 2
 mk "$T/clash.sl" '[["a","int"],["a_missing","bool"]]' '[[1, False]]'
