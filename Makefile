@@ -29,9 +29,12 @@ ALL_CFLAGS = $(CPPFLAGS) -Ilib $(WARN) $(CFLAGS)
 
 all: $(LIB) $(BINS) $(UNIT_BINS)
 
-$(BUILD)/%.o: %.c lib/sluice.h $(wildcard lib/*_impl.h) config.mk
+# -MMD -MP: each object also depends on the headers it includes.
+$(BUILD)/%.o: %.c config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -39,10 +42,12 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $(LIB_OBJ)
 
 # A program is filters/NAME.c plus, when it has them, filters/NAME/*.c.
-.SECONDEXPANSION:
-$(BUILD)/bin/sluice-%: $(BUILD)/filters/%.o $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard filters/%/*.c)) $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS_$*) $(LDLIBS)
+define PROG_RULE
+$$(BUILD)/bin/sluice-$(1): $$(BUILD)/filters/$(1).o $$(patsubst %.c,$$(BUILD)/%.o,$$(wildcard filters/$(1)/*.c)) $$(LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(LIB) $$(LDLIBS_$(1)) $$(LDLIBS)
+endef
+$(foreach p,$(filter-out sluice,$(PROGS)),$(eval $(call PROG_RULE,$(p))))
 
 $(BUILD)/bin/sluice: $(BUILD)/filters/sluice.o $(LIB)
 	@mkdir -p $(dir $@)
