@@ -64,8 +64,8 @@ measure() {
 
 awk -v bytes="$BYTES" -v rows="$ROWS" '
 /^#/ { print; next }
-{ wall[$1] = $2; rss[$1] = $3
-  printf "%-20s %8.3f s %12.0f rec/s %8.1f MB/s %8.1f MiB peak RSS\n", $1, $2, rows / $2, bytes / $2 / 1e6, $3 / 1024 }
+{ wall[$1] = $2; rss[$1] = $3; k = $1 ~ /_x10$/ ? 10 : 1
+  printf "%-20s %8.3f s %12.0f rec/s %8.1f MB/s %8.1f MiB peak RSS\n", $1, $2, k * rows / $2, k * bytes / $2 / 1e6, $3 / 1024 }
 END {
   printf "\nend to end (ingest | cat --json) vs Miller: %.2fx faster (goal >= 5)\n", wall["mlr_csv2jsonl"] / wall["sluice_csv2jsonl"]
   printf "end to end vs pandas read_csv+to_json:     %.2fx faster\n", wall["pandas_csv2jsonl"] / wall["sluice_csv2jsonl"]

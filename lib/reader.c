@@ -116,6 +116,7 @@ struct sl_reader *sl_reader_fdopen(int fd, const char *name)
 	struct sl_reader *r = reader_new(name);
 
 	r->fd = fd;
+	sl_pipe_grow(fd);
 	return r;
 }
 

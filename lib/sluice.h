@@ -56,6 +56,9 @@ _Noreturn void sl_die(int code, const char *fmt, ...)
 	((c) ? (void)0 : sl_assert_fail(#c, __FILE__, __LINE__))
 _Noreturn void sl_assert_fail(const char *what, const char *file, int line);
 
+/* When fd is a pipe, asks for a 1 MiB pipe buffer (best effort). */
+void sl_pipe_grow(int fd);
+
 /* ----------------------------------------------------------------- buf */
 
 struct sl_buf {

@@ -6,9 +6,12 @@
  * Out of memory is not an error a filter can recover from, so the
  * allocators print a message and exit 1 instead of returning NULL.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include "sluice.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -176,6 +179,24 @@ void sl_buf_free(struct sl_buf *b)
 	free(b->p);
 	b->p = NULL;
 	b->n = b->cap = 0;
+}
+
+/* ---------------------------------------------------------------- I/O */
+
+void sl_pipe_grow(int fd)
+{
+	/* A 64 KiB pipe makes the two ends of `ingest | cat` take turns
+	 * thousands of times a second; 1 MiB lets both run.  Best effort:
+	 * the call fails harmlessly on anything that is not a pipe, or above
+	 * /proc/sys/fs/pipe-max-size. */
+#ifdef F_SETPIPE_SZ
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+#else
+	(void)fd;
+#endif
 }
 
 /* ---------------------------------------------------------------- cli */

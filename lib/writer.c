@@ -162,6 +162,7 @@ struct sl_writer *sl_writer_open(const char *path, const struct sl_wopts *o)
 	if (!path || strcmp(path, "-") == 0) {
 		w = writer_new("(stdout)");
 		w->fd = 1;
+		sl_pipe_grow(1);
 		if (isatty(1) && !o->force)
 			wfail(w, "refusing to write a binary stream to a terminal; "
 			         "pipe it into 'sluice cat', or use -o FILE or -f");
