@@ -952,6 +952,10 @@ static void table_report(struct profile *p, struct sl_buf *out)
 		cell_end(&cells, &off, &ncell, &cap);
 		if (v[C_TOP].kind == SL_NIL)
 			sl_buf_putc(&cells, '-');
+		else if (p->f[i].top[0].count == 1) /* a list of singletons says less */
+			sl_buf_printf(&cells, p->f[i].hll ? "(no repeats in the first %d)"
+			                                  : "(all distinct)",
+			              DISTINCT_MAX);
 		else
 			put_top(&cells, &p->f[i], 0);
 		cell_end(&cells, &off, &ncell, &cap);

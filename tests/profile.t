@@ -66,6 +66,10 @@ is "-o FILE: the stream in the file" "$(cat out)$(sluice-cat --fields name --csv
 run sluice-profile --table -o rep.txt small.sl
 is "--table -o FILE: the table in the file" "$(head -n 1 rep.txt)" "6 records, 1 duplicate"
 
+"$PY" -c 'import msgpack; open("uniq.sl","wb").write(msgpack.packb({"sluice":1,"fields":[["u","str"]]}) + b"".join(msgpack.packb(["v%d" % i]) for i in range(9)))'
+run sluice-profile --table uniq.sl
+is "the table says when no value repeats" "$(tail -n 1 out)" \
+	'u            2         2        2    -         0  (all distinct)'
 run sluice-profile --table nothing.sl
 is "a stream with no records: counts of 0, nothing else" "$(sed -n '1p;4p' out)" \
 '0 records, 0 duplicates
