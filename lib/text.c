@@ -342,7 +342,7 @@ int sl_fmt_float(char *out, double x)
 		ex = atoi(q + 1);
 		while (nd > 1 && dig[nd - 1] == '0')
 			nd--;
-		if (ex >= -5 && ex < 16) {
+		if (ex >= -4 && ex < 16) {
 			if (ex < 0) {
 				out[n++] = '0';
 				out[n++] = '.';

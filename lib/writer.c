@@ -31,6 +31,7 @@ struct sl_writer {
 	char *name; /* for messages */
 	char *path, *tmp;
 	struct sl_buf *mem;
+	int direct; /* a named non-regular file, written in place */
 
 	unsigned char *buf;
 	size_t n;
@@ -156,6 +157,7 @@ struct sl_writer *sl_writer_open(const char *path, const struct sl_wopts *o)
 {
 	struct sl_writer *w;
 	static const struct sl_wopts none;
+	struct stat st;
 
 	if (!o)
 		o = &none;
@@ -166,6 +168,15 @@ struct sl_writer *sl_writer_open(const char *path, const struct sl_wopts *o)
 		if (isatty(1) && !o->force)
 			wfail(w, "refusing to write a binary stream to a terminal; "
 			         "pipe it into 'sluice cat', or use -o FILE or -f");
+	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device, a pipe: written in place.  Renaming over it would
+		 * replace /dev/null with a file. */
+		w = writer_new(path);
+		w->fd = open(path, O_WRONLY | O_TRUNC);
+		if (w->fd < 0)
+			wfail(w, "cannot open: %s", strerror(errno));
+		else
+			w->direct = 1;
 	} else {
 		const char *slash;
 		size_t dirlen;
@@ -387,7 +398,10 @@ int sl_writer_close(struct sl_writer *w, char **err)
 
 	if (!w->failed)
 		drain(w, w->zc ? ZSTD_e_end : ZSTD_e_continue);
-	if (w->path && w->fd >= 0) {
+	if (w->direct) {
+		if (close(w->fd) < 0)
+			wfail(w, "write error: %s", strerror(errno));
+	} else if (w->path && w->fd >= 0) {
 		if (close(w->fd) < 0)
 			wfail(w, "write error: %s", strerror(errno));
 		if (!w->failed && rename(w->tmp, w->path) < 0)
@@ -407,7 +421,9 @@ int sl_writer_close(struct sl_writer *w, char **err)
 
 void sl_writer_abort(struct sl_writer *w)
 {
-	if (w->path && w->fd >= 0) {
+	if (w->direct) {
+		close(w->fd);
+	} else if (w->path && w->fd >= 0) {
 		close(w->fd);
 		unlink(w->tmp);
 	}
