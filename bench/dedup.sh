@@ -41,8 +41,8 @@ measure() {
 	echo "# $(date -u +%FT%TZ) $(nproc) cores; $LINES ($BYTES bytes, 10M lines); median of $REPS"
 	measure sort_u_C "LC_ALL=C sort -u '$LINES' > '$W/out_sort.txt'"
 	measure awk_seen "awk '!seen[\$0]++' '$LINES' > '$W/out_awk.txt'"
-	measure sluice_dedup "'$BIN/sluice-dedup' '$W/lines.sl' > '$W/out_dedup.sl'"
-	measure sluice_text_pipeline "'$BIN/sluice-ingest' --format lines '$LINES' | '$BIN/sluice-dedup' | '$BIN/sluice-cat' --tsv --no-header --fields text > '$W/out_pipe.txt'"
+	measure sluice_dedup "'$BIN/sluice-dedup' --key text '$W/lines.sl' > '$W/out_dedup.sl'"
+	measure sluice_text_pipeline "'$BIN/sluice-ingest' --format lines '$LINES' | '$BIN/sluice-dedup' --key text | '$BIN/sluice-cat' --tsv --no-header --fields text > '$W/out_pipe.txt'"
 } | tee "$W/dedup.raw"
 cmp -s "$W/out_awk.txt" "$W/out_pipe.txt" && echo "pipeline output == awk output (same lines, same order)" \
 	|| echo "WARNING: pipeline output differs from awk's"
