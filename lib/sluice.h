@@ -853,4 +853,55 @@ int sl_tok_write(const struct sl_tok *t, struct sl_writer *w, struct sl_header *
 /* Reads a vocabulary stream; NULL with a message in err. */
 struct sl_tok *sl_tok_read(struct sl_reader *r, char *err, size_t errcap);
 
+/* =============================================================== model
+ *
+ * The model file (lib/model.c, sluice-model(5)): a stream whose header
+ * holds the caller's metadata (architecture, training configuration,
+ * preprocessing, metrics) under "state": "sluice-model", then one record
+ * per tensor: name str, dtype str ("f32"), shape i32[], data f32[], crc32
+ * int (zlib's CRC-32 of the data bytes).  Checkpoints use the same format.
+ */
+struct sl_model_tensor {
+	char *name;
+	int ndim;
+	int shape[SL_PARAM_DIMS_MAX];
+	size_t n;
+	float *data;
+};
+
+struct sl_model {
+	struct sl_header *h; /* metadata in h->meta, lineage in h->lineage */
+	int count;
+	struct sl_model_tensor *t;
+};
+
+/* An empty model with an empty header. */
+void sl_model_init(struct sl_model *m);
+void sl_model_free(struct sl_model *m);
+/* Appends a copy of a tensor; the name must be new. */
+void sl_model_add(struct sl_model *m, const char *name, int ndim,
+                  const int *shape, const float *data);
+/* Appends every tensor of P, its values taken from block (P->data, or a
+ * block of the same layout such as P->m), named prefix + tensor name. */
+void sl_model_add_params(struct sl_model *m, const struct sl_params *P,
+                         const float *block, const char *prefix);
+const struct sl_model_tensor *sl_model_find(const struct sl_model *m,
+                                            const char *name);
+/* Copies tensors prefix + name into block (laid out as P), checking that
+ * each is present with P's shape.  0, or -1 with a message naming path and
+ * the tensor in err. */
+int sl_model_get_params(const struct sl_model *m, const struct sl_params *P,
+                        float *block, const char *prefix, const char *path,
+                        char *err, size_t errcap);
+/* Writes m to path atomically (temporary file, rename), then reads it back
+ * and compares every tensor.  0, or -1 with a message in err. */
+int sl_model_write(const struct sl_model *m, const char *path, char *err,
+                   size_t errcap);
+/* Reads a model file, verifying each record and checksum.  0, or -1 with a
+ * message naming the file, record and tensor in err (m is then empty). */
+int sl_model_read(struct sl_model *m, const char *path, char *err,
+                  size_t errcap);
+/* zlib's CRC-32 of n floats' bytes. */
+uint32_t sl_model_crc32(const float *data, size_t n);
+
 #endif
