@@ -40,7 +40,7 @@ S="'$BIN/sluice'"
 {
 	echo "# $(date -u +%FT%TZ) $(nproc) cores; $N ($BYTES bytes); median of $REPS"
 	measure pandas_sklearn "/usr/bin/python3 '$SB/data_tasks.py' numeric '$N' '$W/out_pandas.csv'"
-	measure sluice_pipeline "$S ingest '$N' | $S impute --method mean | $S outliers --method iqr --action clip | $S normalize | $S cat --csv > '$W/out_sluice.csv'"
+	measure sluice_pipeline "$S ingest '$N' | $S impute --method mean | $S outliers --method iqr --action clip | $S normalize | $S cat --csv --digits 6 > '$W/out_sluice.csv'"
 } | tee "$W/numeric.raw"
 /usr/bin/python3 - "$W/out_pandas.csv" "$W/out_sluice.csv" <<'PYEOF' | tee "$W/numeric.check"
 import sys

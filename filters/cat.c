@@ -197,6 +197,11 @@ static int fmt_f32(char *out, float x)
 	return n;
 }
 
+/* --digits N: floats (and float vector elements) with N decimals; -1 for
+ * the shortest text that reads back exactly.  A file-scope setting
+ * because every formatting path below consults it. */
+static int digits = -1;
+
 /* Element i of a vector, as a number a JSON reader takes back exactly. */
 static int fmt_elem(char *out, enum sl_elem e, const char *data, size_t i)
 {
@@ -216,10 +221,10 @@ static int fmt_elem(char *out, enum sl_elem e, const char *data, size_t i)
 		return sl_fmt_int(out, x.i64);
 	case SL_ELEM_F32:
 		memcpy(&x.f32, data + 4 * i, 4);
-		return fmt_f32(out, x.f32);
+		return digits >= 0 ? sl_fmt_fixed(out, x.f32, digits) : fmt_f32(out, x.f32);
 	case SL_ELEM_F64:
 		memcpy(&x.f64, data + 8 * i, 8);
-		return sl_fmt_float(out, x.f64);
+		return digits >= 0 ? sl_fmt_fixed(out, x.f64, digits) : sl_fmt_float(out, x.f64);
 	default: /* the smaller integers are exact as doubles */
 		return sl_fmt_int(out, (int64_t)sl_vec_get(e, data, i));
 	}
@@ -240,7 +245,7 @@ static size_t put_vec(struct sl_buf *b, const struct sl_type *t,
 		}
 		if (i)
 			sl_buf_puts(b, sep);
-		sl_buf_reserve(b, 32);
+		sl_buf_reserve(b, 48);
 		b->n += (size_t)fmt_elem(b->p + b->n, t->elem, v->u.s.p, i);
 	}
 	return n;
@@ -258,7 +263,9 @@ static int put_scalar(struct sl_buf *b, const struct sl_value *v)
 		b->n += (size_t)sl_fmt_int(b->p + b->n, v->u.i);
 		return 1;
 	case SL_FLOAT:
-		b->n += (size_t)sl_fmt_float(b->p + b->n, v->u.f);
+		sl_buf_reserve(b, 48);
+		b->n += (size_t)(digits >= 0 ? sl_fmt_fixed(b->p + b->n, v->u.f, digits)
+		                             : sl_fmt_float(b->p + b->n, v->u.f));
 		return 1;
 	default:
 		return 0;
@@ -1115,6 +1122,7 @@ enum {
 	OPT_SCHEMA,
 	OPT_LINEAGE,
 	OPT_NO_HEADER,
+	OPT_DIGITS,
 };
 
 static long long count_arg(const char *opt, const char *arg)
@@ -1169,6 +1177,7 @@ int main(int argc, char **argv)
 	    {"schema", no_argument, 0, OPT_SCHEMA},
 	    {"lineage", no_argument, 0, OPT_LINEAGE},
 	    {"no-header", no_argument, 0, OPT_NO_HEADER},
+	    {"digits", required_argument, 0, OPT_DIGITS},
 	    {0, 0, 0, 0},
 	};
 	struct opts o;
@@ -1205,6 +1214,14 @@ int main(int argc, char **argv)
 		case OPT_SCHEMA: o.show = SHOW_SCHEMA; break;
 		case OPT_LINEAGE: o.show = SHOW_LINEAGE; break;
 		case OPT_NO_HEADER: o.no_header = 1; break;
+		case OPT_DIGITS: {
+			char *end;
+			long d = strtol(optarg, &end, 10);
+			if (*end || end == optarg || d < 0 || d > 17)
+				sl_die(2, "--digits: 0 to 17, not '%s'", optarg);
+			digits = (int)d;
+			break;
+		}
 		default:
 			usage(2);
 			exit(2);
@@ -1245,7 +1262,7 @@ static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	        "usage: sluice-cat [--json | --csv | --tsv | --table | -s] "
-	        "[--no-header]\n"
+	        "[--no-header] [--digits N]\n"
 	        "                  [--fields LIST]"
 	        " [--head N | --tail N | --sample N [--seed S]]\n"
 	        "                  [-f] [-o FILE] [--zstd[=LEVEL]] [file ...]\n"

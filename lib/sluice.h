@@ -312,6 +312,9 @@ int sl_parse_bool(const char *p, size_t n);
  * ("2.0", "1e+300"), "NaN", "Infinity", "-Infinity".  out >= 32 bytes;
  * returns the length. */
 int sl_fmt_float(char *out, double x);
+/* x with exactly digits (0..17) decimals, rounded as printf("%.*f")
+ * rounds; NaN and infinities as sl_fmt_float.  out >= 40 bytes. */
+int sl_fmt_fixed(char *out, double x, int digits);
 /* Decimal int64; out >= 21 bytes; returns the length. */
 int sl_fmt_int(char *out, int64_t x);
 /* Appends a JSON string literal for p[0..n) (invalid UTF-8 as U+FFFD). */

@@ -274,7 +274,7 @@ int sl_fmt_int(char *out, int64_t x)
 int sl_fmt_float(char *out, double x)
 {
 	double ax = fabs(x);
-	int n = 0;
+	int n = 0, start_prec = 1;
 
 	if (isnan(x))
 		return (int)(memcpy(out, "NaN", 4), 3);
@@ -294,34 +294,45 @@ int sl_fmt_float(char *out, double x)
 	 * what strtod does with the printed digits. */
 	if (ax >= 1e-4 && ax < 1e16) {
 		for (int k = 0; k <= 17; k++) {
-			double s = ax * pow10tab[k], m;
-			if (s >= 9007199254740992.0)
+			double sd = ax * pow10tab[k], md, r;
+			char dig[24];
+			int nd;
+			if (sd >= 9007199254740992.0) {
+				/* 16 or 17 digits: printf below, from that precision */
+				start_prec = sd >= 1e16 ? 17 : 16;
 				break;
-			m = nearbyint(s);
-			if (m / pow10tab[k] == ax) {
-				char dig[24];
-				int nd = fmt_u64(dig, (uint64_t)m);
-				if (nd <= k) { /* 0.000ddd */
-					out[n++] = '0';
-					out[n++] = '.';
-					for (int z = 0; z < k - nd; z++)
-						out[n++] = '0';
-					memcpy(out + n, dig, (size_t)nd);
-					n += nd;
-				} else {
-					memcpy(out + n, dig, (size_t)(nd - k));
-					n += nd - k;
-					out[n++] = '.';
-					if (k) {
-						memcpy(out + n, dig + nd - k, (size_t)k);
-						n += k;
-					} else {
-						out[n++] = '0';
-					}
-				}
-				out[n] = 0;
-				return n;
 			}
+			/* The nearest integer to the exact product: sd is rounded,
+			 * fma gives the exact remainder. */
+			md = nearbyint(sd);
+			r = fma(ax, pow10tab[k], -md);
+			if (r > 0.5)
+				md += 1;
+			else if (r < -0.5)
+				md -= 1;
+			if (md / pow10tab[k] != ax)
+				continue;
+			nd = fmt_u64(dig, (uint64_t)md);
+			if (nd <= k) { /* 0.000ddd */
+				out[n++] = '0';
+				out[n++] = '.';
+				for (int z = 0; z < k - nd; z++)
+					out[n++] = '0';
+				memcpy(out + n, dig, (size_t)nd);
+				n += nd;
+			} else {
+				memcpy(out + n, dig, (size_t)(nd - k));
+				n += nd - k;
+				out[n++] = '.';
+				if (k) {
+					memcpy(out + n, dig + nd - k, (size_t)k);
+					n += k;
+				} else {
+					out[n++] = '0';
+				}
+			}
+			out[n] = 0;
+			return n;
 		}
 	}
 	/* The slow way: the fewest significant digits that round-trip, then
@@ -331,9 +342,9 @@ int sl_fmt_float(char *out, double x)
 		int nd = 0, ex, prec;
 		const char *q;
 
-		for (prec = 1; prec <= 17; prec++) {
+		for (prec = start_prec; prec <= 17; prec++) {
 			snprintf(e, sizeof e, "%.*e", prec - 1, ax);
-			if (strtod(e, NULL) == ax)
+			if (prec == 17 || strtod(e, NULL) == ax)
 				break;
 		}
 		for (q = e; *q != 'e'; q++)
@@ -373,6 +384,52 @@ int sl_fmt_float(char *out, double x)
 		n += snprintf(out + n, 12, "e%c%02d", ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
 		return n;
 	}
+}
+
+int sl_fmt_fixed(char *out, double x, int digits)
+{
+	double ax = fabs(x), sd, md, r;
+	char dig[24];
+	int n = 0, nd;
+
+	SL_ASSERT(digits >= 0 && digits <= 17);
+	if (isnan(x) || isinf(x))
+		return sl_fmt_float(out, x);
+	sd = ax * pow10tab[digits];
+	if (sd >= 4503599627370496.0) /* 2^52: let printf round */
+		return snprintf(out, 40, "%.*f", digits, x);
+	/* round half to even on the exact product, as printf does */
+	/* md: the floor of the exact product (sd is rounded, maybe up) */
+	md = floor(sd);
+	if (fma(ax, pow10tab[digits], -md) < 0)
+		md -= 1;
+	/* the exact product minus md + 1/2, rounded once: its sign decides */
+	r = fma(ax, pow10tab[digits], -(md + 0.5));
+	if (r > 0 || (r == 0 && fmod(md, 2) != 0))
+		md += 1;
+	if (signbit(x)) /* as printf: -0.0001 with 3 digits is "-0.000" */
+		out[n++] = '-';
+	nd = fmt_u64(dig, (uint64_t)md);
+	if (nd <= digits) {
+		out[n++] = '0';
+		if (digits) {
+			out[n++] = '.';
+			for (int z = 0; z < digits - nd; z++)
+				out[n++] = '0';
+			memcpy(out + n, dig, (size_t)nd);
+			n += nd;
+		}
+	} else {
+		memcpy(out + n, dig, (size_t)(nd - digits));
+		n += nd - digits;
+		if (digits) {
+			out[n++] = '.';
+			memcpy(out + n, dig + nd - digits, (size_t)digits);
+			n += digits;
+		}
+	}
+	out[n] = 0;
+	return n;
 }
 
 /* --------------------------------------------------------------- JSON */

@@ -453,4 +453,22 @@ else
 	pass "cat --csv | ingest round trip # SKIP no sluice-ingest built"
 fi
 
+# --digits: fixed decimals, rounded as printf rounds
+/usr/bin/python3 - "$T/dig.sl" <<'PYEOF'
+import msgpack, struct, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(msgpack.packb({"sluice": 1, "fields": [["x", "float"], ["v", "f32[2]"]], "lineage": []}))
+    for x in (0.125, -2.5, 1e-9, 1234.5678, None):
+        f.write(msgpack.packb([x, struct.pack("<2f", 0.5, -1.25)], use_bin_type=True))
+PYEOF
+run sluice-cat --csv --digits 2 "$T/dig.sl"
+is "--digits 2 in CSV" "$(cat "$T/out")" "x,v
+0.12,0.50 -1.25
+-2.50,0.50 -1.25
+0.00,0.50 -1.25
+1234.57,0.50 -1.25
+,0.50 -1.25"
+run sluice-cat --digits 18 "$T/dig.sl"
+ok_rc "--digits beyond 17: exit 2" 2
+
 done_testing
