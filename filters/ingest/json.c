@@ -577,7 +577,7 @@ static int fail(struct json *j, struct jp *x, struct ingest *g)
 			ing_quote(&k, m->kstr ? j->str.p + (uintptr_t)m->k : m->k, m->kn);
 			sl_buf_puts(&k, ": ");
 		}
-		ing_fail(g, "%s: line %llu, column %llu: %s%s at byte %llu (byte 0x%02x); "
+		ing_fail(g, "%s: line %llu, column %llu: %s%s at byte offset %llu (byte 0x%02x); "
 		            "--replace-invalid replaces it with U+FFFD",
 		         j->in->name, (unsigned long long)line,
 		         (unsigned long long)col + 1, k.n ? sl_buf_cstr(&k) : "", x->msg,

@@ -68,7 +68,7 @@ int ing_utf8(struct ingest *g, const char *p, size_t n, struct sl_buf *fix,
 			at += p[i] == '"';
 	if (!g->o->replace_invalid)
 		return ing_fail(g,
-		                "%s: %s: invalid UTF-8 at byte %llu (byte 0x%02x); "
+		                "%s: %s: invalid UTF-8 at byte offset %llu (byte 0x%02x); "
 		                "--replace-invalid replaces it with U+FFFD",
 		                input, what, (unsigned long long)(at + ok),
 		                (unsigned char)p[ok]);
