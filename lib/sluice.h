@@ -907,4 +907,131 @@ int sl_model_read(struct sl_model *m, const char *path, char *err,
 /* zlib's CRC-32 of n floats' bytes. */
 uint32_t sl_model_crc32(const float *data, size_t n);
 
+/* ================================================================ pool
+ *
+ * A fixed set of worker threads running one job together (lib/pool.c).
+ * The caller is worker 0; sl_pool_run returns when every worker is done.
+ */
+struct sl_pool;
+
+struct sl_pool *sl_pool_new(int nthreads);
+void sl_pool_free(struct sl_pool *p);
+int sl_pool_size(const struct sl_pool *p);
+/* Runs fn(arg, w, n) on every worker w of n. */
+void sl_pool_run(struct sl_pool *p, void (*fn)(void *arg, int w, int n),
+                 void *arg);
+/* Worker w's contiguous share [begin, end) of total items: the first
+ * total % n workers take one more. */
+void sl_pool_share(int w, int n, size_t total, size_t *begin, size_t *end);
+
+/* ================================================================= net
+ *
+ * A feed-forward stack of layers with a loss on top (lib/net.c): every
+ * model sluice-train builds.  Built by calls, described as an sl_val for
+ * the model file and rebuilt from it; trained batch-parallel by a runner
+ * whose workers each take one contiguous share of a batch.
+ */
+enum sl_layer_kind {
+	SL_LAYER_LINEAR,
+	SL_LAYER_RELU,
+	SL_LAYER_GELU,
+	SL_LAYER_TANH,
+	SL_LAYER_SIGMOID,
+	SL_LAYER_DROPOUT,
+	SL_LAYER_CONV2D,
+	SL_LAYER_MAXPOOL2D,
+};
+
+/* xent: softmax cross-entropy over O >= 2 classes; bce: one logit for two
+ * classes; hinge: multiclass hinge (linear SVM); mse, mae, huber:
+ * regression of O values. */
+enum sl_loss_kind {
+	SL_LOSS_XENT,
+	SL_LOSS_BCE,
+	SL_LOSS_HINGE,
+	SL_LOSS_MSE,
+	SL_LOSS_MAE,
+	SL_LOSS_HUBER,
+};
+
+struct sl_layer {
+	enum sl_layer_kind kind;
+	int in, out;   /* floats per row */
+	int C, H, W;   /* the input's planes (C = in, H = W = 1 when flat) */
+	struct sl_conv2d conv;
+	int K, S;      /* max-pool window and stride */
+	float p;       /* dropout probability */
+	int w, b;      /* parameter indices, -1 when none */
+};
+
+struct sl_net {
+	int n;
+	struct sl_layer *L;
+	int IC, IH, IW;     /* input shape */
+	int D, O;           /* floats per row in and out */
+	int C, H, W;        /* the shape the next layer added receives */
+	enum sl_loss_kind loss;
+	float huber_delta;  /* default 1 */
+	int nlinear, nconv; /* layers with weights so far, for their names */
+	struct sl_params P;
+};
+
+const char *sl_loss_name(enum sl_loss_kind k);
+/* "xent", "bce", "hinge", "mse", "mae", "huber": 0, or -1. */
+int sl_loss_parse(enum sl_loss_kind *k, const char *name);
+/* "relu", "gelu", "tanh", "sigmoid": 0, or -1. */
+int sl_activation_parse(enum sl_layer_kind *k, const char *name);
+
+/* An empty stack over inputs of C planes of H x W (flat input: D,1,1). */
+void sl_net_init(struct sl_net *net, int C, int H, int W);
+void sl_net_linear(struct sl_net *net, int OC);
+void sl_net_activation(struct sl_net *net, enum sl_layer_kind kind);
+void sl_net_dropout(struct sl_net *net, float p);
+/* K x K kernels; -1 when the geometry leaves no output. */
+int sl_net_conv2d(struct sl_net *net, int OC, int K, int stride, int pad);
+int sl_net_maxpool2d(struct sl_net *net, int K, int S);
+/* Sets the loss and allocates the parameters (zeroed). */
+void sl_net_finish(struct sl_net *net, enum sl_loss_kind loss);
+/* Classes the outputs score (2 for bce), or 0 for regression. */
+int sl_net_classes(const struct sl_net *net);
+/* Fills weights by w and biases by b, layer by layer from one generator
+ * seeded by seed; NULL means PyTorch's default, U(+-1/sqrt(fan_in)). */
+void sl_net_init_weights(struct sl_net *net, const struct sl_init_spec *w,
+                         const struct sl_init_spec *b, uint64_t seed);
+void sl_net_free(struct sl_net *net);
+/* {input: [C,H,W], layers: [{type, ...}], loss, outputs, parameters} */
+struct sl_val sl_net_describe(const struct sl_net *net);
+/* Rebuilds (and finishes) a net from its description; 0, or -1 with a
+ * message in err. */
+int sl_net_from_val(struct sl_net *net, const struct sl_val *d, char *err,
+                    size_t errcap);
+
+/* The workers, their buffers and their gradient blocks for batches of up
+ * to maxbatch rows.  With nthreads > 1 it sets BLAS to one thread. */
+struct sl_net_run;
+struct sl_net_run *sl_net_run_new(struct sl_net *net, int nthreads,
+                                  int maxbatch);
+void sl_net_run_free(struct sl_net_run *r);
+/* Forward and backward over B rows of X (N,D): rows[0..B) index X, cls
+ * (class targets) or vals (N,O) (regression targets); rows may be NULL for
+ * X's first B rows.  Leaves the gradient of the batch mean loss in P.grad
+ * and returns that loss.  seed draws the dropout masks. */
+float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
+                      const int32_t *cls, const float *vals, int B,
+                      uint64_t seed);
+/* One optimizer step over the parameters, split over the workers (the
+ * same result as one sl_optim_step over the block). */
+void sl_net_run_update(struct sl_net_run *r, struct sl_optim *o);
+/* Outputs (N,O) for N rows of X, without dropout. */
+void sl_net_run_predict(struct sl_net_run *r, const float *X, int64_t N,
+                        float *out);
+/* The mean loss of outputs out (N,O) against the targets. */
+double sl_net_loss(const struct sl_net *net, const float *out,
+                   const int32_t *cls, const float *vals, int64_t N);
+/* Class scores (N,K) from outputs: probabilities for xent and bce (K = 2,
+ * column 1 the positive class), the raw margins for hinge.  Returns K, or
+ * 0 for regression (nothing written). */
+int sl_net_scores(const struct sl_net *net, const float *out, float *scores,
+                  int64_t N);
+
 #endif

@@ -1,0 +1,824 @@
+/*
+ * net.c - a feed-forward network: a stack of the tensor core's layers with
+ * a loss on top, trained batch-parallel.
+ *
+ * Every model sluice-train builds is such a stack.  Linear, logistic and
+ * softmax regression and the linear SVM are one linear layer under
+ * different losses; an MLP alternates linear layers and activations (with
+ * dropout); a CNN starts with conv2d + ReLU + max-pool blocks over NCHW
+ * images and ends like an MLP (flattening is free: a (C,H,W) plane stack
+ * is already a row).  The stack is built by calls (sl_net_linear, ...),
+ * described as an sl_val for the model file, and rebuilt from that
+ * description by sl_net_from_val, so a model file alone recreates the
+ * network with the same parameter names and shapes.
+ *
+ * Parameters live in one sl_params block: fc<k>.w (OC,C), fc<k>.b (OC),
+ * conv<k>.w (OC,IC,KH,KW), conv<k>.b (OC), numbered from 1 in order.
+ *
+ * Threads.  A batch of B rows is cut into one contiguous share per worker
+ * (sl_pool_share).  Each worker runs forward and backward on its share
+ * with single-threaded BLAS, into its own gradient block (worker 0 into
+ * P.grad), with dloss = b / B so that the sum of the workers' gradients is
+ * the gradient of the batch mean.  The blocks are then summed element by
+ * element, worker 0 first, each worker summing one range of elements:
+ * the order of every sum is fixed by the thread count, so training is
+ * bit-reproducible for a given --threads.  Dropout masks are drawn per
+ * element of the whole batch (the layer's seed advanced by the share's
+ * first element), so they do not depend on the thread count at all.
+ *
+ * Memory per worker: for each layer its output, plus its cache (dropout
+ * mask, im2col columns, max-pool winners), for cap rows; two gradient
+ * buffers of the widest layer; and, for workers after the first, a
+ * gradient block as large as the parameters.
+ */
+#include "sluice.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const layer_names[] = {
+    [SL_LAYER_LINEAR] = "linear",   [SL_LAYER_RELU] = "relu",
+    [SL_LAYER_GELU] = "gelu",       [SL_LAYER_TANH] = "tanh",
+    [SL_LAYER_SIGMOID] = "sigmoid", [SL_LAYER_DROPOUT] = "dropout",
+    [SL_LAYER_CONV2D] = "conv2d",   [SL_LAYER_MAXPOOL2D] = "maxpool2d",
+};
+
+static const char *const loss_names[] = {
+    [SL_LOSS_XENT] = "xent", [SL_LOSS_BCE] = "bce",     [SL_LOSS_HINGE] = "hinge",
+    [SL_LOSS_MSE] = "mse",   [SL_LOSS_MAE] = "mae",     [SL_LOSS_HUBER] = "huber",
+};
+
+#define NKINDS ((int)(sizeof layer_names / sizeof *layer_names))
+#define NLOSSES ((int)(sizeof loss_names / sizeof *loss_names))
+
+const char *sl_loss_name(enum sl_loss_kind k)
+{
+	SL_ASSERT((int)k >= 0 && (int)k < NLOSSES);
+	return loss_names[k];
+}
+
+int sl_loss_parse(enum sl_loss_kind *k, const char *name)
+{
+	for (int i = 0; i < NLOSSES; i++)
+		if (strcmp(loss_names[i], name) == 0) {
+			*k = (enum sl_loss_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+int sl_activation_parse(enum sl_layer_kind *k, const char *name)
+{
+	for (int i = SL_LAYER_RELU; i <= SL_LAYER_SIGMOID; i++)
+		if (strcmp(layer_names[i], name) == 0) {
+			*k = (enum sl_layer_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* ------------------------------------------------------------ building */
+
+void sl_net_init(struct sl_net *net, int C, int H, int W)
+{
+	SL_ASSERT(C >= 1 && H >= 1 && W >= 1);
+	memset(net, 0, sizeof *net);
+	net->C = net->IC = C;
+	net->H = net->IH = H;
+	net->W = net->IW = W;
+	net->D = net->O = C * H * W;
+	net->huber_delta = 1.0f;
+}
+
+static struct sl_layer *push(struct sl_net *net, enum sl_layer_kind kind)
+{
+	struct sl_layer *l;
+
+	SL_ASSERT(!net->P.data);
+	net->L = sl_xrealloc(net->L, (size_t)(net->n + 1) * sizeof *net->L);
+	l = &net->L[net->n++];
+	memset(l, 0, sizeof *l);
+	l->kind = kind;
+	l->in = l->out = net->O;
+	l->C = net->C, l->H = net->H, l->W = net->W;
+	l->w = l->b = -1;
+	return l;
+}
+
+void sl_net_linear(struct sl_net *net, int OC)
+{
+	struct sl_layer *l = push(net, SL_LAYER_LINEAR);
+	char name[SL_PARAM_NAME_MAX];
+	int ws[2] = {OC, l->in}, bs[1] = {OC};
+
+	SL_ASSERT(OC >= 1);
+	net->nlinear++;
+	snprintf(name, sizeof name, "fc%d.w", net->nlinear);
+	l->w = sl_params_add(&net->P, name, 1, 2, ws);
+	snprintf(name, sizeof name, "fc%d.b", net->nlinear);
+	l->b = sl_params_add(&net->P, name, 0, 1, bs);
+	l->out = net->O = net->C = OC;
+	net->H = net->W = 1;
+}
+
+void sl_net_activation(struct sl_net *net, enum sl_layer_kind kind)
+{
+	SL_ASSERT(kind >= SL_LAYER_RELU && kind <= SL_LAYER_SIGMOID);
+	push(net, kind);
+}
+
+void sl_net_dropout(struct sl_net *net, float p)
+{
+	SL_ASSERT(p >= 0.0f && p < 1.0f);
+	push(net, SL_LAYER_DROPOUT)->p = p;
+}
+
+int sl_net_conv2d(struct sl_net *net, int OC, int K, int stride, int pad)
+{
+	struct sl_conv2d c;
+	struct sl_layer *l;
+	char name[SL_PARAM_NAME_MAX];
+	int ws[4], bs[1] = {OC};
+
+	if (sl_conv2d_init(&c, net->C, net->H, net->W, OC, K, K, stride, pad) < 0)
+		return -1;
+	l = push(net, SL_LAYER_CONV2D);
+	l->conv = c;
+	ws[0] = OC, ws[1] = net->C, ws[2] = K, ws[3] = K;
+	net->nconv++;
+	snprintf(name, sizeof name, "conv%d.w", net->nconv);
+	l->w = sl_params_add(&net->P, name, 1, 4, ws);
+	snprintf(name, sizeof name, "conv%d.b", net->nconv);
+	l->b = sl_params_add(&net->P, name, 0, 1, bs);
+	net->C = OC, net->H = c.OH, net->W = c.OW;
+	l->out = net->O = OC * c.OH * c.OW;
+	return 0;
+}
+
+int sl_net_maxpool2d(struct sl_net *net, int K, int S)
+{
+	struct sl_layer *l;
+
+	if (K < 1 || S < 1 || net->H < K || net->W < K)
+		return -1;
+	l = push(net, SL_LAYER_MAXPOOL2D);
+	l->K = K, l->S = S;
+	net->H = (net->H - K) / S + 1;
+	net->W = (net->W - K) / S + 1;
+	l->out = net->O = net->C * net->H * net->W;
+	return 0;
+}
+
+void sl_net_finish(struct sl_net *net, enum sl_loss_kind loss)
+{
+	net->loss = loss;
+	sl_params_alloc(&net->P);
+}
+
+int sl_net_classes(const struct sl_net *net)
+{
+	switch (net->loss) {
+	case SL_LOSS_XENT:
+	case SL_LOSS_HINGE:
+		return net->O;
+	case SL_LOSS_BCE:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/* PyTorch's default for Linear and Conv2d: weights and biases uniform in
+ * +-1/sqrt(fan_in) (kaiming_uniform with a = sqrt 5). */
+void sl_net_init_weights(struct sl_net *net, const struct sl_init_spec *w,
+                         const struct sl_init_spec *b, uint64_t seed)
+{
+	struct sl_rng r;
+
+	sl_rng_seed(&r, seed);
+	for (int i = 0; i < net->n; i++) {
+		const struct sl_layer *l = &net->L[i];
+		const struct sl_param *pw, *pb;
+		int fan_in, fan_out;
+		struct sl_init_spec dflt;
+
+		if (l->w < 0)
+			continue;
+		pw = &net->P.t[l->w];
+		pb = &net->P.t[l->b];
+		fan_in = (int)(pw->n / (size_t)pw->shape[0]);
+		fan_out = (int)(pw->n / (size_t)pw->shape[1]);
+		dflt.kind = SL_INIT_UNIFORM;
+		dflt.arg = (float)(1.0 / sqrt((double)fan_in));
+		sl_init_fill(net->P.data + pw->off, &r, w ? *w : dflt, pw->n, fan_in,
+		             fan_out);
+		sl_init_fill(net->P.data + pb->off, &r, b ? *b : dflt, pb->n, fan_in,
+		             fan_out);
+	}
+}
+
+void sl_net_free(struct sl_net *net)
+{
+	free(net->L);
+	sl_params_free(&net->P);
+	memset(net, 0, sizeof *net);
+}
+
+/* --------------------------------------------------------- description */
+
+static struct sl_val ints3(int a, int b, int c)
+{
+	struct sl_val v = sl_val_arr();
+
+	sl_val_push(&v, sl_val_int(a));
+	sl_val_push(&v, sl_val_int(b));
+	sl_val_push(&v, sl_val_int(c));
+	return v;
+}
+
+struct sl_val sl_net_describe(const struct sl_net *net)
+{
+	struct sl_val d = sl_val_map(), layers = sl_val_arr();
+
+	for (int i = 0; i < net->n; i++) {
+		const struct sl_layer *l = &net->L[i];
+		struct sl_val m = sl_val_map();
+		sl_val_set(&m, "type", sl_val_str(layer_names[l->kind]));
+		switch (l->kind) {
+		case SL_LAYER_LINEAR:
+			sl_val_set(&m, "out", sl_val_int(l->out));
+			break;
+		case SL_LAYER_DROPOUT:
+			sl_val_set(&m, "p", sl_val_float(l->p));
+			break;
+		case SL_LAYER_CONV2D:
+			sl_val_set(&m, "out", sl_val_int(l->conv.OC));
+			sl_val_set(&m, "kernel", sl_val_int(l->conv.KH));
+			sl_val_set(&m, "stride", sl_val_int(l->conv.stride));
+			sl_val_set(&m, "pad", sl_val_int(l->conv.pad));
+			break;
+		case SL_LAYER_MAXPOOL2D:
+			sl_val_set(&m, "kernel", sl_val_int(l->K));
+			sl_val_set(&m, "stride", sl_val_int(l->S));
+			break;
+		default:
+			break;
+		}
+		sl_val_push(&layers, m);
+	}
+	sl_val_set(&d, "input", ints3(net->IC, net->IH, net->IW));
+	sl_val_set(&d, "layers", layers);
+	sl_val_set(&d, "loss", sl_val_str(loss_names[net->loss]));
+	if (net->loss == SL_LOSS_HUBER)
+		sl_val_set(&d, "huber_delta", sl_val_float(net->huber_delta));
+	sl_val_set(&d, "outputs", sl_val_int(net->O));
+	sl_val_set(&d, "parameters", sl_val_int((int64_t)net->P.n));
+	return d;
+}
+
+static int get_int(const struct sl_val *m, const char *key, int lo, int *out)
+{
+	const struct sl_val *v = sl_val_get(m, key);
+
+	if (!v || v->tag != SL_V_INT || v->u.i < lo || v->u.i > (1 << 24))
+		return -1;
+	*out = (int)v->u.i;
+	return 0;
+}
+
+int sl_net_from_val(struct sl_net *net, const struct sl_val *d, char *err,
+                    size_t errcap)
+{
+	const struct sl_val *in, *layers, *loss, *v;
+	enum sl_loss_kind lk;
+	int C, H, W;
+
+	memset(net, 0, sizeof *net);
+	in = sl_val_get(d, "input");
+	if (!in || in->tag != SL_V_ARR || in->n != 3 || in->u.a[0].tag != SL_V_INT ||
+	    in->u.a[1].tag != SL_V_INT || in->u.a[2].tag != SL_V_INT ||
+	    (C = (int)in->u.a[0].u.i) < 1 || (H = (int)in->u.a[1].u.i) < 1 ||
+	    (W = (int)in->u.a[2].u.i) < 1 || (int64_t)C * H * W > (1 << 28)) {
+		snprintf(err, errcap, "model: \"input\" is not [C, H, W]");
+		return -1;
+	}
+	loss = sl_val_get(d, "loss");
+	if (!loss || loss->tag != SL_V_STR || sl_loss_parse(&lk, loss->u.s) < 0) {
+		snprintf(err, errcap, "model: unknown or missing \"loss\"");
+		return -1;
+	}
+	layers = sl_val_get(d, "layers");
+	if (!layers || layers->tag != SL_V_ARR || layers->n == 0) {
+		snprintf(err, errcap, "model: no \"layers\"");
+		return -1;
+	}
+	sl_net_init(net, C, H, W);
+	for (size_t i = 0; i < layers->n; i++) {
+		const struct sl_val *m = &layers->u.a[i], *t = sl_val_get(m, "type");
+		int k = -1, a, b, c, bad = 0;
+		for (int j = 0; t && t->tag == SL_V_STR && j < NKINDS; j++)
+			if (strcmp(layer_names[j], t->u.s) == 0)
+				k = j;
+		switch (k) {
+		case SL_LAYER_LINEAR:
+			if (!(bad = get_int(m, "out", 1, &a) < 0))
+				sl_net_linear(net, a);
+			break;
+		case SL_LAYER_RELU:
+		case SL_LAYER_GELU:
+		case SL_LAYER_TANH:
+		case SL_LAYER_SIGMOID:
+			sl_net_activation(net, (enum sl_layer_kind)k);
+			break;
+		case SL_LAYER_DROPOUT:
+			v = sl_val_get(m, "p");
+			if (!(bad = !v || v->tag != SL_V_FLOAT || !(v->u.f >= 0 && v->u.f < 1)))
+				sl_net_dropout(net, (float)v->u.f);
+			break;
+		case SL_LAYER_CONV2D:
+			bad = get_int(m, "out", 1, &a) < 0 || get_int(m, "kernel", 1, &b) < 0 ||
+			      get_int(m, "stride", 1, &c) < 0 || !sl_val_get(m, "pad") ||
+			      sl_val_get(m, "pad")->tag != SL_V_INT ||
+			      sl_net_conv2d(net, a, b, c, (int)sl_val_get(m, "pad")->u.i) < 0;
+			break;
+		case SL_LAYER_MAXPOOL2D:
+			bad = get_int(m, "kernel", 1, &a) < 0 || get_int(m, "stride", 1, &b) < 0 ||
+			      sl_net_maxpool2d(net, a, b) < 0;
+			break;
+		default:
+			bad = 1;
+		}
+		if (bad) {
+			snprintf(err, errcap, "model: layer %zu is not a layer sluice knows "
+			         "or does not fit its input", i + 1);
+			sl_net_free(net);
+			return -1;
+		}
+	}
+	if ((v = sl_val_get(d, "huber_delta")) && v->tag == SL_V_FLOAT)
+		net->huber_delta = (float)v->u.f;
+	if ((lk == SL_LOSS_BCE && net->O != 1) ||
+	    ((lk == SL_LOSS_XENT || lk == SL_LOSS_HINGE) && net->O < 2)) {
+		snprintf(err, errcap, "model: %d outputs do not suit the %s loss", net->O,
+		         loss_names[lk]);
+		sl_net_free(net);
+		return -1;
+	}
+	sl_net_finish(net, lk);
+	return 0;
+}
+
+/* -------------------------------------------------------- one worker */
+
+/* One worker's buffers for up to cap rows. */
+struct ws {
+	int cap;
+	float **a;        /* a[i]: output of layer i (cap, L[i].out) */
+	float **cache;    /* dropout mask, im2col columns */
+	int32_t **argmax; /* max-pool winners */
+	float *x;         /* gathered input rows (cap, D) */
+	float *d0, *d1;   /* gradients flowing down, (cap, widest) */
+	float *probs;     /* loss cache (cap, O) */
+	float *tgt;       /* gathered float targets (cap, O) */
+	int32_t *cls;     /* gathered class targets (cap) */
+	float *grad;      /* gradient block: P.grad for worker 0 */
+	double loss;      /* this worker's share of the batch loss */
+};
+
+static void ws_init(struct ws *w, const struct sl_net *net, int cap, int first)
+{
+	size_t widest = (size_t)net->D;
+
+	memset(w, 0, sizeof *w);
+	w->cap = cap;
+	w->a = sl_xcalloc((size_t)net->n + 1, sizeof *w->a);
+	w->cache = sl_xcalloc((size_t)net->n + 1, sizeof *w->cache);
+	w->argmax = sl_xcalloc((size_t)net->n + 1, sizeof *w->argmax);
+	for (int i = 0; i < net->n; i++) {
+		const struct sl_layer *l = &net->L[i];
+		w->a[i] = sl_xmalloc((size_t)cap * l->out * sizeof(float));
+		if ((size_t)l->out > widest)
+			widest = (size_t)l->out;
+		if (l->kind == SL_LAYER_DROPOUT)
+			w->cache[i] = sl_xmalloc((size_t)cap * l->out * sizeof(float));
+		if (l->kind == SL_LAYER_CONV2D)
+			w->cache[i] = sl_xmalloc(sl_conv2d_col_size(&l->conv, cap) * sizeof(float));
+		if (l->kind == SL_LAYER_MAXPOOL2D)
+			w->argmax[i] = sl_xmalloc((size_t)cap * l->out * sizeof(int32_t));
+	}
+	w->x = sl_xmalloc((size_t)cap * net->D * sizeof(float));
+	w->d0 = sl_xmalloc((size_t)cap * widest * sizeof(float));
+	w->d1 = sl_xmalloc((size_t)cap * widest * sizeof(float));
+	w->probs = sl_xmalloc((size_t)cap * net->O * sizeof(float));
+	w->tgt = sl_xmalloc((size_t)cap * net->O * sizeof(float));
+	w->cls = sl_xmalloc((size_t)cap * sizeof(int32_t));
+	w->grad = first ? net->P.grad : sl_xcalloc(net->P.n ? net->P.n : 1, sizeof(float));
+}
+
+static void ws_free(struct ws *w, const struct sl_net *net, int first)
+{
+	for (int i = 0; i < net->n; i++) {
+		free(w->a[i]);
+		free(w->cache[i]);
+		free(w->argmax[i]);
+	}
+	free(w->a);
+	free(w->cache);
+	free(w->argmax);
+	free(w->x);
+	free(w->d0);
+	free(w->d1);
+	free(w->probs);
+	free(w->tgt);
+	free(w->cls);
+	if (!first)
+		free(w->grad);
+}
+
+#define PARAM(net, i) ((i) >= 0 ? (net)->P.data + (net)->P.t[i].off : NULL)
+#define GRAD(net, w, i) ((i) >= 0 ? (w)->grad + (net)->P.t[i].off : NULL)
+#define GOLDEN 0x9e3779b97f4a7c15ULL
+
+/* Runs the stack on B rows x (B,D); returns the output (B,O).  Dropout is
+ * on when train is set; its masks are those of elements row0*width + i of
+ * the whole batch. */
+static const float *forward(const struct sl_net *net, struct ws *w,
+                            const float *x, int B, int train, uint64_t seed,
+                            int64_t row0)
+{
+	const float *in = x;
+
+	for (int i = 0; i < net->n; i++) {
+		const struct sl_layer *l = &net->L[i];
+		float *out = w->a[i];
+		size_t n = (size_t)B * l->out;
+
+		switch (l->kind) {
+		case SL_LAYER_LINEAR:
+			sl_linear_forward(out, in, PARAM(net, l->w), PARAM(net, l->b), B, l->in,
+			                  l->out);
+			break;
+		case SL_LAYER_RELU:
+			sl_relu_forward(out, in, n);
+			break;
+		case SL_LAYER_GELU:
+			sl_gelu_forward(out, in, n);
+			break;
+		case SL_LAYER_TANH:
+			sl_tanh_forward(out, in, n);
+			break;
+		case SL_LAYER_SIGMOID:
+			sl_sigmoid_forward(out, in, n);
+			break;
+		case SL_LAYER_DROPOUT:
+			if (train && l->p > 0.0f) {
+				uint64_t s = sl_mix64(seed + GOLDEN * (uint64_t)(i + 1)) +
+				             (uint64_t)row0 * (uint64_t)l->out * GOLDEN;
+				sl_dropout_forward(out, w->cache[i], in, l->p, s, n);
+			} else {
+				memcpy(out, in, n * sizeof *out);
+			}
+			break;
+		case SL_LAYER_CONV2D:
+			sl_conv2d_forward(out, w->cache[i], in, PARAM(net, l->w),
+			                  PARAM(net, l->b), &l->conv, B);
+			break;
+		case SL_LAYER_MAXPOOL2D:
+			sl_maxpool2d_forward(out, w->argmax[i], in, B, l->C, l->H, l->W, l->K,
+			                     l->S);
+			break;
+		}
+		in = out;
+	}
+	return in;
+}
+
+/* The loss of B rows' outputs y against the gathered targets, and its
+ * gradient (times dloss) into dy, which the caller has zeroed. */
+static float loss_forward_backward(const struct sl_net *net, struct ws *w,
+                                   const float *y, float *dy, int B, float dloss)
+{
+	size_t n = (size_t)B * net->O;
+	float loss = 0.0f;
+
+	switch (net->loss) {
+	case SL_LOSS_XENT:
+		loss = sl_softmax_xent_forward(w->probs, y, w->cls, B, net->O);
+		sl_softmax_xent_backward(dy, dloss, w->probs, w->cls, B, net->O);
+		break;
+	case SL_LOSS_BCE:
+		for (int b = 0; b < B; b++)
+			w->tgt[b] = (float)w->cls[b];
+		loss = sl_bce_logits_forward(y, w->tgt, n);
+		sl_bce_logits_backward(dy, dloss, y, w->tgt, n);
+		break;
+	case SL_LOSS_HINGE:
+		loss = sl_hinge_forward(y, w->cls, B, net->O);
+		sl_hinge_backward(dy, dloss, y, w->cls, B, net->O);
+		break;
+	case SL_LOSS_MSE:
+		loss = sl_mse_forward(y, w->tgt, n);
+		sl_mse_backward(dy, dloss, y, w->tgt, n);
+		break;
+	case SL_LOSS_MAE:
+		loss = sl_mae_forward(y, w->tgt, n);
+		sl_mae_backward(dy, dloss, y, w->tgt, n);
+		break;
+	case SL_LOSS_HUBER:
+		loss = sl_huber_forward(y, w->tgt, net->huber_delta, n);
+		sl_huber_backward(dy, dloss, y, w->tgt, net->huber_delta, n);
+		break;
+	}
+	return loss;
+}
+
+/* Backward through the stack from dy (B,O), the rows' input x. */
+static void backward(const struct sl_net *net, struct ws *w, const float *x,
+                     int B)
+{
+	float *d = w->d0, *din = w->d1;
+
+	for (int i = net->n - 1; i >= 0; i--) {
+		const struct sl_layer *l = &net->L[i];
+		const float *in = i ? w->a[i - 1] : x;
+		size_t n = (size_t)B * l->out;
+		int need = i > 0; /* the input itself needs no gradient */
+
+		if (need)
+			memset(din, 0, (size_t)B * l->in * sizeof *din);
+		switch (l->kind) {
+		case SL_LAYER_LINEAR:
+			sl_linear_backward(need ? din : NULL, GRAD(net, w, l->w),
+			                   GRAD(net, w, l->b), d, in, PARAM(net, l->w), B, l->in,
+			                   l->out);
+			break;
+		case SL_LAYER_RELU:
+			if (need)
+				sl_relu_backward(din, d, in, n);
+			break;
+		case SL_LAYER_GELU:
+			if (need)
+				sl_gelu_backward(din, d, in, n);
+			break;
+		case SL_LAYER_TANH:
+			if (need)
+				sl_tanh_backward(din, d, w->a[i], n);
+			break;
+		case SL_LAYER_SIGMOID:
+			if (need)
+				sl_sigmoid_backward(din, d, w->a[i], n);
+			break;
+		case SL_LAYER_DROPOUT:
+			if (need)
+				sl_dropout_backward(din, d, w->cache[i], n);
+			break;
+		case SL_LAYER_CONV2D:
+			sl_conv2d_backward(need ? din : NULL, GRAD(net, w, l->w),
+			                   GRAD(net, w, l->b), d, PARAM(net, l->w), w->cache[i],
+			                   &l->conv, B);
+			break;
+		case SL_LAYER_MAXPOOL2D:
+			if (need)
+				sl_maxpool2d_backward(din, d, w->argmax[i], B, l->C, l->H, l->W, l->K,
+				                      l->S);
+			break;
+		}
+		if (need) {
+			float *t = d;
+			d = din;
+			din = t;
+		}
+	}
+}
+
+/* ------------------------------------------------------------- runner */
+
+struct sl_net_run {
+	struct sl_net *net;
+	struct sl_pool *pool;
+	int nw, cap;
+	struct ws *ws;
+	/* the job in flight */
+	const float *X;
+	const int64_t *rows;
+	const int32_t *cls;
+	const float *vals;
+	float *out;
+	int B;
+	int64_t N;
+	uint64_t seed;
+	struct sl_optim *optim;
+};
+
+struct sl_net_run *sl_net_run_new(struct sl_net *net, int nthreads, int maxbatch)
+{
+	struct sl_net_run *r = sl_xcalloc(1, sizeof *r);
+
+	SL_ASSERT(nthreads >= 1 && maxbatch >= 1);
+	r->net = net;
+	r->nw = nthreads;
+	r->cap = (maxbatch + nthreads - 1) / nthreads;
+	r->pool = sl_pool_new(nthreads);
+	r->ws = sl_xcalloc((size_t)nthreads, sizeof *r->ws);
+	for (int w = 0; w < nthreads; w++)
+		ws_init(&r->ws[w], net, r->cap, w == 0);
+	if (nthreads > 1)
+		sl_blas_threads(1);
+	return r;
+}
+
+void sl_net_run_free(struct sl_net_run *r)
+{
+	if (!r)
+		return;
+	sl_pool_free(r->pool);
+	for (int w = 0; w < r->nw; w++)
+		ws_free(&r->ws[w], r->net, w == 0);
+	free(r->ws);
+	free(r);
+}
+
+/* Gathers rows [b0, b1) of the batch into the worker's buffers. */
+static const float *gather(struct sl_net_run *r, struct ws *w, size_t b0,
+                           size_t b1)
+{
+	const struct sl_net *net = r->net;
+	size_t D = (size_t)net->D, O = (size_t)net->O;
+
+	for (size_t b = b0; b < b1; b++) {
+		int64_t row = r->rows ? r->rows[b] : (int64_t)b;
+		memcpy(w->x + (b - b0) * D, r->X + (size_t)row * D, D * sizeof(float));
+		if (r->cls)
+			w->cls[b - b0] = r->cls[row];
+		if (r->vals)
+			memcpy(w->tgt + (b - b0) * O, r->vals + (size_t)row * O, O * sizeof(float));
+	}
+	return w->x;
+}
+
+static void step_job(void *arg, int wi, int nw)
+{
+	struct sl_net_run *r = arg;
+	const struct sl_net *net = r->net;
+	struct ws *w = &r->ws[wi];
+	size_t b0, b1;
+	int b;
+	const float *x, *y;
+
+	sl_pool_share(wi, nw, (size_t)r->B, &b0, &b1);
+	b = (int)(b1 - b0);
+	memset(w->grad, 0, net->P.n * sizeof *w->grad);
+	w->loss = 0.0;
+	if (b == 0)
+		return;
+	x = gather(r, w, b0, b1);
+	y = forward(net, w, x, b, 1, r->seed, (int64_t)b0);
+	memset(w->d0, 0, (size_t)b * net->O * sizeof *w->d0);
+	w->loss = loss_forward_backward(net, w, y, w->d0, b, (float)b / (float)r->B);
+	backward(net, w, x, b);
+}
+
+/* Sums the workers' gradient blocks into P.grad, each element in the order
+ * of the workers; worker wi does one range of elements. */
+static void reduce_job(void *arg, int wi, int nw)
+{
+	struct sl_net_run *r = arg;
+	float *g = r->net->P.grad;
+	size_t e0, e1;
+
+	sl_pool_share(wi, nw, r->net->P.n, &e0, &e1);
+	for (int k = 1; k < r->nw; k++) {
+		const float *gk = r->ws[k].grad;
+		for (size_t e = e0; e < e1; e++)
+			g[e] += gk[e];
+	}
+}
+
+float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
+                      const int32_t *cls, const float *vals, int B, uint64_t seed)
+{
+	double loss = 0.0;
+
+	SL_ASSERT(B >= 1 && B <= r->cap * r->nw);
+	r->X = X, r->rows = rows, r->cls = cls, r->vals = vals;
+	r->B = B, r->seed = seed;
+	sl_pool_run(r->pool, step_job, r);
+	if (r->nw > 1)
+		sl_pool_run(r->pool, reduce_job, r);
+	for (int w = 0; w < r->nw; w++) {
+		size_t b0, b1;
+		sl_pool_share(w, r->nw, (size_t)B, &b0, &b1);
+		loss += r->ws[w].loss * (double)(b1 - b0) / B;
+	}
+	return (float)loss;
+}
+
+/* The optimizer over one range of the block: a private copy of the
+ * optimizer, so every range sees the same step count. */
+static void update_job(void *arg, int wi, int nw)
+{
+	struct sl_net_run *r = arg;
+	struct sl_params *P = &r->net->P;
+	struct sl_optim o = *r->optim;
+	size_t e0, e1, nd;
+
+	sl_pool_share(wi, nw, P->n, &e0, &e1);
+	nd = P->ndecay > e0 ? (P->ndecay < e1 ? P->ndecay : e1) - e0 : 0;
+	sl_optim_step(&o, P->data + e0, P->m + e0, P->v + e0, P->grad + e0, e1 - e0, nd);
+}
+
+void sl_net_run_update(struct sl_net_run *r, struct sl_optim *o)
+{
+	r->optim = o;
+	sl_pool_run(r->pool, update_job, r);
+	o->t++;
+}
+
+static void predict_job(void *arg, int wi, int nw)
+{
+	struct sl_net_run *r = arg;
+	const struct sl_net *net = r->net;
+	struct ws *w = &r->ws[wi];
+	size_t b0, b1;
+
+	sl_pool_share(wi, nw, (size_t)r->B, &b0, &b1);
+	if (b1 > b0) {
+		const float *y = forward(net, w, r->X + b0 * (size_t)net->D, (int)(b1 - b0),
+		                         0, 0, 0);
+		memcpy(r->out + b0 * (size_t)net->O, y, (b1 - b0) * net->O * sizeof *y);
+	}
+}
+
+void sl_net_run_predict(struct sl_net_run *r, const float *X, int64_t N,
+                        float *out)
+{
+	const struct sl_net *net = r->net;
+	int64_t chunk = (int64_t)r->cap * r->nw;
+
+	for (int64_t i = 0; i < N; i += chunk) {
+		r->X = X + (size_t)i * net->D;
+		r->out = out + (size_t)i * net->O;
+		r->B = (int)(N - i < chunk ? N - i : chunk);
+		sl_pool_run(r->pool, predict_job, r);
+	}
+}
+
+/* --------------------------------------------------------- outputs */
+
+double sl_net_loss(const struct sl_net *net, const float *out,
+                   const int32_t *cls, const float *vals, int64_t N)
+{
+	size_t n = (size_t)N * net->O;
+	double total = 0.0;
+	float *scratch;
+
+	if (N == 0)
+		return 0.0;
+	switch (net->loss) {
+	case SL_LOSS_XENT:
+		scratch = sl_xmalloc(n * sizeof *scratch);
+		total = sl_softmax_xent_forward(scratch, out, cls, (int)N, net->O);
+		free(scratch);
+		return total;
+	case SL_LOSS_BCE:
+		scratch = sl_xmalloc(n * sizeof *scratch);
+		for (size_t i = 0; i < n; i++)
+			scratch[i] = (float)cls[i];
+		total = sl_bce_logits_forward(out, scratch, n);
+		free(scratch);
+		return total;
+	case SL_LOSS_HINGE:
+		return sl_hinge_forward(out, cls, (int)N, net->O);
+	case SL_LOSS_MSE:
+		return sl_mse_forward(out, vals, n);
+	case SL_LOSS_MAE:
+		return sl_mae_forward(out, vals, n);
+	case SL_LOSS_HUBER:
+		return sl_huber_forward(out, vals, net->huber_delta, n);
+	}
+	return NAN;
+}
+
+int sl_net_scores(const struct sl_net *net, const float *out, float *probs,
+                 int64_t N)
+{
+	if (net->loss == SL_LOSS_XENT) {
+		sl_softmax_forward(probs, out, (int)N, net->O);
+		return net->O;
+	}
+	if (net->loss == SL_LOSS_BCE) {
+		for (int64_t i = 0; i < N; i++) {
+			float p;
+			sl_sigmoid_forward(&p, &out[i], 1);
+			probs[2 * i] = 1.0f - p;
+			probs[2 * i + 1] = p;
+		}
+		return 2;
+	}
+	if (net->loss == SL_LOSS_HINGE) {
+		memcpy(probs, out, (size_t)N * net->O * sizeof *probs);
+		return net->O;
+	}
+	return 0;
+}
