@@ -1034,4 +1034,102 @@ double sl_net_loss(const struct sl_net *net, const float *out,
 int sl_net_scores(const struct sl_net *net, const float *out, float *scores,
                   int64_t N);
 
+/* ================================================================ feat
+ *
+ * Features and target (lib/feat.c): which fields of a record a model reads,
+ * how they become a row of D floats (scalars one each, fixed-length
+ * vectors as many, in feature order, then row = x * scale + shift per
+ * column when scale is set), and how the target becomes a class number
+ * (labels in sorted order) or O regression values.
+ */
+enum sl_task { SL_TASK_NONE, SL_TASK_CLASSIFY, SL_TASK_REGRESS };
+
+struct sl_feat_field {
+	char *name;
+	struct sl_type type;
+	size_t off, len; /* columns [off, off + len) of the row */
+	int idx;         /* field index in the bound header */
+};
+
+struct sl_feat {
+	int nf;
+	struct sl_feat_field *f;
+	size_t D;
+	float *scale, *shift; /* D each, or NULL: no preprocessing */
+	char *target;         /* NULL: no target */
+	struct sl_type ttype;
+	int tidx;             /* target's field index in the bound header, or -1 */
+	enum sl_task task;
+	int K;                /* classification: classes */
+	char **classes;       /* their labels' text forms, sorted */
+	int O;                /* regression: values per record */
+};
+
+/* Picks the features of header h: the comma-separated list, or every int,
+ * float, bool and fixed-length vector field but the target (which may be
+ * NULL), and binds them.  0, or -1 with a message in err. */
+int sl_feat_select(struct sl_feat *f, const struct sl_header *h,
+                   const char *features, const char *target, char *err,
+                   size_t errcap);
+/* Finds the features (and the target, when h has it or need_target) in h
+ * and checks their types.  0, or -1 with a message in err. */
+int sl_feat_bind(struct sl_feat *f, const struct sl_header *h, int need_target,
+                 char *err, size_t errcap);
+/* A record's row (D floats), preprocessed.  -1 with the feature in *field
+ * and the reason in *why for a missing, NaN or infinite value. */
+int sl_feat_row(const struct sl_feat *f, const struct sl_value *v, float *row,
+                const char **field, const char **why);
+/* A label's text form ("3", "true", "cat") into out, NUL-terminated. */
+void sl_feat_label(const struct sl_value *v, struct sl_buf *out);
+/* Sets the classes to the distinct labels among labels[0..n) (sorted in
+ * place), numbered in order: numerically for an int target. */
+void sl_feat_set_classes(struct sl_feat *f, char **labels, size_t n);
+/* The class number of a label's text, or -1. */
+int sl_feat_class_of(const struct sl_feat *f, const char *label);
+/* The record's target as a class (*cls) or O values (vals).  -1 with the
+ * reason in *why for a missing or unknown one.  tmp is scratch. */
+int sl_feat_target(const struct sl_feat *f, const struct sl_value *v,
+                   struct sl_buf *tmp, int32_t *cls, float *vals,
+                   const char **why);
+/* [{name, type}] and {name, type, task, classes | outputs}. */
+struct sl_val sl_feat_describe_features(const struct sl_feat *f);
+struct sl_val sl_feat_describe_target(const struct sl_feat *f);
+/* Rebuilds the features and target (target may be NULL); unbound, no
+ * preprocessing.  0, or -1 with a message in err. */
+int sl_feat_from_val(struct sl_feat *f, const struct sl_val *features,
+                     const struct sl_val *target, char *err, size_t errcap);
+void sl_feat_free(struct sl_feat *f);
+
+/* ============================================================= metrics
+ *
+ * Classification and regression metrics with scikit-learn's definitions
+ * (lib/metrics.c).
+ */
+struct sl_cls_metrics {
+	int K;
+	int64_t n;
+	int64_t *confusion;          /* (K,K): row the true class, column the predicted */
+	int64_t *support, *predicted; /* K: true and predicted counts */
+	double *precision, *recall, *f1, *auc; /* K; auc NaN where undefined */
+	double accuracy;
+	double macro_precision, macro_recall, macro_f1;
+	double weighted_precision, weighted_recall, weighted_f1;
+	double auc_macro, auc_weighted; /* two classes: both the AUC of class 1 */
+	double log_loss;                /* NaN unless the scores are probabilities */
+};
+
+/* Metrics of n records' true classes y and scores (n,K); probs says the
+ * scores are probabilities (for the log loss). */
+void sl_metrics_classify(struct sl_cls_metrics *m, const int32_t *y,
+                         const float *scores, int K, int64_t n, int probs);
+void sl_cls_metrics_free(struct sl_cls_metrics *m);
+
+struct sl_reg_metrics {
+	double mse, rmse, mae, r2;
+};
+
+/* Metrics of n records' targets y (n,O) against predictions pred (n,O). */
+void sl_metrics_regress(struct sl_reg_metrics *m, const float *y,
+                        const float *pred, int64_t n, int O);
+
 #endif
