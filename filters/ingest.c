@@ -160,6 +160,16 @@ static enum format pick_format(enum format given, char **paths, int n)
 	return f ? f : FMT_CSV;
 }
 
+static void opts_free(struct opts *o)
+{
+	for (size_t i = 0; i < o->nna; i++)
+		free(o->na[i]);
+	free(o->na);
+	for (size_t i = 0; i < o->ntypes; i++)
+		free(o->types[i].name);
+	free(o->types);
+}
+
 /* Options that only some formats take. */
 static void check_applies(const struct opts *o, int csv_seen, int types_seen)
 {
@@ -270,6 +280,8 @@ int main(int argc, char **argv)
 	if (sl_writer_error(g.w)) {
 		sl_warn("%s", sl_writer_error(g.w));
 		sl_writer_abort(g.w);
+		opts_free(&o);
+		free(args);
 		return 1;
 	}
 	sl_progress_start(&g.progress, "records", 0, 0);
@@ -291,15 +303,21 @@ int main(int argc, char **argv)
 		sl_warn("%s", sl_buf_cstr(&g.err));
 		if (g.status == 2)
 			usage(2);
-		return g.status;
+	} else {
+		sl_progress_end(&g.progress, sl_writer_records(g.w));
+		if (g.replaced)
+			sl_warn("replaced %llu invalid UTF-8 sequence%s with U+FFFD",
+			        (unsigned long long)g.replaced, g.replaced == 1 ? "" : "s");
+		if (sl_writer_close(g.w, &err) < 0) {
+			sl_warn("%s", err);
+			rc = -1;
+		}
 	}
-	sl_progress_end(&g.progress, sl_writer_records(g.w));
-	if (g.replaced)
-		sl_warn("replaced %llu invalid UTF-8 sequence%s with U+FFFD",
-		        (unsigned long long)g.replaced, g.replaced == 1 ? "" : "s");
-	if (sl_writer_close(g.w, &err) < 0)
-		sl_die(1, "%s", err);
-	return 0;
+	free(err);
+	sl_buf_free(&g.err);
+	opts_free(&o);
+	free(args);
+	return rc < 0 ? g.status : 0;
 }
 
 _Noreturn static void usage(int status)

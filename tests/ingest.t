@@ -211,6 +211,14 @@ else
 	pass "fortunes # skip Debian's fortunes are not installed"
 fi
 
+cp -R "$D/text/tree" moved
+run sluice-ingest --format dir ./moved/
+j_of "$T/out"
+is "dir: ids do not depend on where the tree lies or how it is named" \
+	"$(cut -d'"' -f6 "$T/json")" "$(cut -d'"' -f6 "$D/text/tree.out")"
+is "dir: sources are the paths as reached" "$(sed -n 2p "$T/json")" \
+	"$(sed -n 2p "$D/text/tree.out" | sed 's|tree/|./moved/|')"
+
 # ------------------------------------------------------ formats and usage
 printf 'a\n1\n' >plain
 run sluice-ingest plain

@@ -37,7 +37,6 @@ enum format {
 struct typespec {
 	char *name;
 	struct sl_type type;
-	int used;
 };
 
 struct opts {

@@ -133,18 +133,9 @@ static unsigned cell_fits(const struct cell *c)
 
 /* -------------------------------------------------------------- fields */
 
-static uint64_t hash(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 static size_t slot_of(const struct table *t, const char *k, size_t kn)
 {
-	size_t m = t->nslots - 1, i = (size_t)hash(k, kn) & m;
+	size_t m = t->nslots - 1, i = (size_t)sl_hash64(k, kn, 0) & m;
 
 	while (t->slots[i]) {
 		const struct col *c = &t->cols[t->slots[i] - 1];

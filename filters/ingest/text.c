@@ -13,8 +13,9 @@
  * that ends the record (LF or CRLF): breaks inside a paragraph or an entry
  * stay.  source is the input's path ("-" for standard input); line is the
  * number of the record's first line, from 1; id is 16 hex digits of the
- * 64-bit FNV-1a hash of the file's path relative to the tree's top, so it
- * names the file whatever the tree is called and wherever it is.
+ * library's stable 64-bit hash (sl_hash64, seed 0) of the file's path
+ * relative to the tree's top, so it names the file whatever the tree is
+ * called and wherever it lies.
  * Paragraphs are separated by one or more blank lines (empty, or only
  * spaces, tabs and CRs); empty fortune entries ("%" after "%") are no
  * records.  A directory is walked depth first, entries in byte order of
@@ -201,13 +202,11 @@ static int by_name(const void *a, const void *b)
 static int dir_file(struct text *t, const char *path, const char *rel)
 {
 	struct input in;
-	uint64_t h = 0xcbf29ce484222325ULL;
 	char id[17];
 	int rc;
 
-	for (const char *p = rel; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	snprintf(id, sizeof id, "%016llx", (unsigned long long)h);
+	snprintf(id, sizeof id, "%016llx",
+	         (unsigned long long)sl_hash64(rel, strlen(rel), 0));
 	if (input_open(&in, path, t->g) < 0)
 		return -1;
 	rc = whole(t, &in, path, id);
