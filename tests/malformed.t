@@ -11,6 +11,7 @@ for prog in "$B"/bin/sluice-*; do
 	case $name in
 	sluice-ingest) continue ;; # reads text, see ingest.t
 	sluice-tokenize) args="--fit-only $T/vocab.sl" ;;
+	sluice-label) args="--review 1" ;;
 	esac
 	for f in "$TOP"/tests/malformed/*.bin; do
 		base=$(basename "$f")
