@@ -193,13 +193,16 @@ void json_free(struct json *j);
 
 /* ------------------------------------------------------------- formats */
 
+/* Each writes the header and the records of the inputs paths[0..n)
+ * (standard input when n is 0) in g->o->format.  0 or -1. */
 int ingest_table(struct ingest *g, char **paths, int n);
 int ingest_text(struct ingest *g, char **paths, int n);
 int ingest_idx(struct ingest *g, char **paths, int n);
 
-/* Text of a float cell: sl_parse_float, but no leading zeros ("007.5"), no
- * digit strings too long for int64 and no infinities from finite digits,
- * so that no text is taken for a number it does not exactly spell. */
+/* A float from text: sl_parse_float, but not with a leading zero
+ * ("007.5"), not a digit string too long for int64 and not an infinity
+ * from digits (1e999), so that codes and identifiers that look like
+ * numbers stay text.  0 or -1. */
 int float_text(const char *p, size_t n, double *out);
 
 #endif

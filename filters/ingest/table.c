@@ -413,6 +413,7 @@ static int decide(struct table *t)
 	struct sample *s = &t->s;
 	char tmp[32];
 
+	sl_buf_cstr(&s->bytes); /* never NULL, even with no bytes kept */
 	for (size_t k = 0; k < s->nrows; k++) {
 		const struct srow *sr = &s->rows[k];
 		for (size_t i = 0; i < sr->n; i++) {
