@@ -94,7 +94,7 @@ int sl_feat_select(struct sl_feat *f, const struct sl_header *h,
 		if (f->ttype.kind == SL_BIN || (f->ttype.kind == SL_VEC && f->ttype.len == 0)) {
 			ferr(err, errcap, "target \"%s\": a %s field cannot be a target",
 			     target, f->ttype.kind == SL_BIN ? "bin" : "variable-length vector");
-			return -1;
+			return -2;
 		}
 	}
 	if (features) {
@@ -111,20 +111,20 @@ int sl_feat_select(struct sl_feat *f, const struct sl_header *h,
 			if (target && strcmp(tok, target) == 0) {
 				ferr(err, errcap, "\"%s\" is the target; it cannot be a feature", tok);
 				free(copy);
-				return -1;
+				return -2;
 			}
 			if (!scalar(t.kind) && !(t.kind == SL_VEC && t.len > 0)) {
 				ferr(err, errcap, "feature \"%s\": a %s field is not numeric (str "
 				     "fields need sluice-normalize --onehot first)", tok,
 				     t.kind == SL_VEC ? "variable-length vector" : sl_kind_name(t.kind));
 				free(copy);
-				return -1;
+				return -2;
 			}
 			for (int k = 0; k < f->nf; k++)
 				if (strcmp(f->f[k].name, tok) == 0) {
 					ferr(err, errcap, "feature \"%s\" given twice", tok);
 					free(copy);
-					return -1;
+					return -2;
 				}
 			add_field(f, tok, t);
 		}
@@ -170,7 +170,7 @@ int sl_feat_bind(struct sl_feat *f, const struct sl_header *h, int need_target,
 		x->idx = k;
 	}
 	f->tidx = -1;
-	if (f->target && (need_target || sl_header_find(h, f->target) >= 0)) {
+	if (f->target && need_target) {
 		int k = sl_header_find(h, f->target);
 		struct sl_type t;
 		if (k < 0) {

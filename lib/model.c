@@ -197,19 +197,12 @@ static struct sl_header *file_header(const struct sl_header *h)
 	return f;
 }
 
-int sl_model_write(const struct sl_model *m, const char *path, char *err,
-                   size_t errcap)
+/* Writes the header and one record per tensor; 0, or -1 (writer error). */
+static int emit(const struct sl_model *m, struct sl_writer *w)
 {
-	struct sl_wopts wo = {0, 1};
 	struct sl_header *h = file_header(m->h);
-	struct sl_writer *w = sl_writer_open(path, &wo);
-	struct sl_model back;
-	char *werr = NULL;
-	int rc = 0;
+	int rc = sl_write_header(w, h) < 0 ? -1 : 0;
 
-	SL_ASSERT(path && strcmp(path, "-") != 0);
-	if (sl_writer_error(w) || sl_write_header(w, h) < 0)
-		rc = -1;
 	for (int i = 0; i < m->count && !rc; i++) {
 		const struct sl_model_tensor *t = &m->t[i];
 		int32_t shape[SL_PARAM_DIMS_MAX];
@@ -234,22 +227,20 @@ int sl_model_write(const struct sl_model *m, const char *path, char *err,
 		rc = sl_write_record(w, v, NFIELDS);
 	}
 	sl_header_free(h);
-	if (rc) {
-		model_err(err, errcap, "%s", sl_writer_error(w) ? sl_writer_error(w) : path);
-		sl_writer_abort(w);
-		return -1;
-	}
-	if (sl_writer_close(w, &werr) < 0) {
-		model_err(err, errcap, "%s", werr);
-		free(werr);
-		return -1;
-	}
+	return rc;
+}
 
-	/* Read it back: what loads must be what we meant to save. */
-	if (sl_model_read(&back, path, err, errcap) < 0)
+/* Reads back what r holds and compares it with m tensor by tensor. */
+static int verify(const struct sl_model *m, struct sl_reader *r, const char *name,
+                  char *err, size_t errcap)
+{
+	struct sl_model back;
+	int rc = 0;
+
+	if (sl_model_read_from(&back, r, err, errcap) < 0)
 		return -1;
 	if (back.count != m->count) {
-		model_err(err, errcap, "%s: read back %d tensors, wrote %d", path,
+		model_err(err, errcap, "%s: read back %d tensors, wrote %d", name,
 		          back.count, m->count);
 		rc = -1;
 	}
@@ -262,12 +253,50 @@ int sl_model_write(const struct sl_model *m, const char *path, char *err,
 		if (!same || memcmp(a->data, b->data, a->n * sizeof *a->data) != 0) {
 			model_err(err, errcap,
 			          "%s: tensor \"%s\": read back differs from what was written",
-			          path, a->name);
+			          name, a->name);
 			rc = -1;
 		}
 	}
 	sl_model_free(&back);
 	return rc;
+}
+
+int sl_model_write(const struct sl_model *m, const char *path,
+                   const struct sl_wopts *o, char *err, size_t errcap)
+{
+	int to_stdout = !path || strcmp(path, "-") == 0;
+	struct sl_writer *w;
+	struct sl_buf mem = {0};
+	char *werr = NULL;
+	int rc;
+
+	if (to_stdout) {
+		/* Nothing to read back from a pipe: check the encoding in memory,
+		 * then send the same records out. */
+		w = sl_writer_mem(&mem);
+		emit(m, w);
+		sl_writer_close(w, NULL);
+		rc = verify(m, sl_reader_mem(mem.p, mem.n, "(stdout)"), "(stdout)", err,
+		            errcap);
+		sl_buf_free(&mem);
+		if (rc < 0)
+			return -1;
+	}
+	w = sl_writer_open(to_stdout ? NULL : path, o);
+	if (sl_writer_error(w) || emit(m, w) < 0) {
+		model_err(err, errcap, "%s", sl_writer_error(w) ? sl_writer_error(w) : path);
+		sl_writer_abort(w);
+		return -1;
+	}
+	if (sl_writer_close(w, &werr) < 0) {
+		model_err(err, errcap, "%s", werr);
+		free(werr);
+		return -1;
+	}
+	if (to_stdout)
+		return 0;
+	/* Read the file back: what loads must be what we meant to save. */
+	return verify(m, sl_reader_open(path), path, err, errcap);
 }
 
 /* One tensor record into m; -1 with a message naming the tensor. */
@@ -347,7 +376,12 @@ static int read_tensor(struct sl_model *m, const struct sl_value *v,
 int sl_model_read(struct sl_model *m, const char *path, char *err,
                   size_t errcap)
 {
-	struct sl_reader *r = sl_reader_open(path);
+	return sl_model_read_from(m, sl_reader_open(path), err, errcap);
+}
+
+int sl_model_read_from(struct sl_model *m, struct sl_reader *r, char *err,
+                       size_t errcap)
+{
 	int ev, fi[NFIELDS], rc = 0;
 	char where[512];
 
@@ -391,7 +425,7 @@ int sl_model_read(struct sl_model *m, const char *path, char *err,
 		model_err(err, errcap, "%s", sl_reader_error(r));
 		rc = -1;
 	} else if (!rc && sl_reader_segments(r) == 0) {
-		model_err(err, errcap, "%s: empty: no model header", path ? path : "(stdin)");
+		model_err(err, errcap, "%s: empty: no model header", sl_reader_name(r));
 		rc = -1;
 	}
 	sl_reader_close(r);

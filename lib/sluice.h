@@ -896,14 +896,18 @@ const struct sl_model_tensor *sl_model_find(const struct sl_model *m,
 int sl_model_get_params(const struct sl_model *m, const struct sl_params *P,
                         float *block, const char *prefix, const char *path,
                         char *err, size_t errcap);
-/* Writes m to path atomically (temporary file, rename), then reads it back
- * and compares every tensor.  0, or -1 with a message in err. */
-int sl_model_write(const struct sl_model *m, const char *path, char *err,
-                   size_t errcap);
+/* Writes m to path atomically (temporary file, rename; NULL or "-":
+ * stdout, refused on a terminal unless o->force), then reads it back and
+ * compares every tensor.  0, or -1 with a message in err. */
+int sl_model_write(const struct sl_model *m, const char *path,
+                   const struct sl_wopts *o, char *err, size_t errcap);
 /* Reads a model file, verifying each record and checksum.  0, or -1 with a
  * message naming the file, record and tensor in err (m is then empty). */
 int sl_model_read(struct sl_model *m, const char *path, char *err,
                   size_t errcap);
+/* The same from an open reader, which it closes. */
+int sl_model_read_from(struct sl_model *m, struct sl_reader *r, char *err,
+                       size_t errcap);
 /* zlib's CRC-32 of n floats' bytes. */
 uint32_t sl_model_crc32(const float *data, size_t n);
 
@@ -1067,12 +1071,13 @@ struct sl_feat {
 
 /* Picks the features of header h: the comma-separated list, or every int,
  * float, bool and fixed-length vector field but the target (which may be
- * NULL), and binds them.  0, or -1 with a message in err. */
+ * NULL), and binds them.  0; -1 with a message in err when a field is
+ * missing; -2 when one cannot serve (a str feature, a bin target). */
 int sl_feat_select(struct sl_feat *f, const struct sl_header *h,
                    const char *features, const char *target, char *err,
                    size_t errcap);
-/* Finds the features (and the target, when h has it or need_target) in h
- * and checks their types.  0, or -1 with a message in err. */
+/* Finds the features (and, with need_target, the target) in h and checks
+ * their types.  0, or -1 with a message in err. */
 int sl_feat_bind(struct sl_feat *f, const struct sl_header *h, int need_target,
                  char *err, size_t errcap);
 /* A record's row (D floats), preprocessed.  -1 with the feature in *field
@@ -1131,5 +1136,21 @@ struct sl_reg_metrics {
 /* Metrics of n records' targets y (n,O) against predictions pred (n,O). */
 void sl_metrics_regress(struct sl_reg_metrics *m, const float *y,
                         const float *pred, int64_t n, int O);
+
+/* =============================================================== apply
+ *
+ * A model file loaded to be applied (lib/apply.c): its net with the
+ * weights in, its features (with their preprocessing) and target.
+ */
+struct sl_loaded {
+	struct sl_model m;
+	struct sl_net net;
+	struct sl_feat feat; /* unbound: sl_feat_bind it to each input header */
+};
+
+/* Loads and cross-checks a model file.  0, or -1 with a message in err. */
+int sl_loaded_open(struct sl_loaded *L, const char *path, char *err,
+                   size_t errcap);
+void sl_loaded_free(struct sl_loaded *L);
 
 #endif

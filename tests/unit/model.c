@@ -68,6 +68,7 @@ static void write_file(const char *p, const struct sl_buf *b)
 
 int main(void)
 {
+	struct sl_wopts wo = {0, 1};
 	struct sl_params P, Q;
 	struct sl_model m, back;
 	struct sl_buf a = {0}, b = {0};
@@ -84,8 +85,8 @@ int main(void)
 	sl_model_add_params(&m, &P, P.data, NULL);
 	sl_model_add_params(&m, &P, P.m, "opt.m.");
 
-	ok(sl_model_write(&m, path("a.sl"), err, sizeof err) == 0, "write: %s", err);
-	ok(sl_model_write(&m, path("b.sl"), err, sizeof err) == 0, "write again");
+	ok(sl_model_write(&m, path("a.sl"), &wo, err, sizeof err) == 0, "write: %s", err);
+	ok(sl_model_write(&m, path("b.sl"), &wo, err, sizeof err) == 0, "write again");
 	read_file(path("a.sl"), &a);
 	read_file(path("b.sl"), &b);
 	ok(a.n == b.n && memcmp(a.p, b.p, a.n) == 0, "same model, same bytes");
