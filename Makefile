@@ -81,7 +81,8 @@ install: all
 uninstall:
 	rm -f $(BINS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(LIBDIR)/libsluice.a \
 	  $(DESTDIR)$(INCDIR)/sluice.h $(DESTDIR)$(PKGCONFIGDIR)/sluice.pc \
-	  $(MAN_PAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%)
+	  $(patsubst man/%.1,$(DESTDIR)$(MANDIR)/man1/%.1,$(filter %.1,$(MAN_PAGES))) \
+	  $(patsubst man/%.5,$(DESTDIR)$(MANDIR)/man5/%.5,$(filter %.5,$(MAN_PAGES)))
 
 deps:
 	@missing=$$(for p in $(DEBIAN_BUILD_DEPS) $(DEBIAN_TEST_DEPS) $(DEBIAN_DATA_DEPS); do \
