@@ -4,6 +4,10 @@
 # that starts with the program's name and names the input.
 . "$(dirname "$0")/lib.sh"
 
+# sluice-predict and sluice-evaluate apply a model: a tiny one, trained here.
+printf 'x,y\n1,0\n2,1\n3,0\n4,1\n' | sluice-ingest --format csv 2>/dev/null |
+	sluice-train --target y --epochs 1 -o "$T/model.sl" 2>/dev/null
+
 for prog in "$B"/bin/sluice-*; do
 	name=$(basename "$prog")
 	# Programs that need options to read a stream at all get them here.
@@ -11,6 +15,8 @@ for prog in "$B"/bin/sluice-*; do
 	case $name in
 	sluice-ingest) continue ;; # reads text, see ingest.t
 	sluice-tokenize) args="--fit-only $T/vocab.sl" ;;
+	sluice-train) args="--target y -o $T/out.sl" ;;
+	sluice-predict | sluice-evaluate) args="$T/model.sl" ;;
 	sluice-label) args="--review 1" ;;
 	esac
 	for f in "$TOP"/tests/malformed/*.bin; do
