@@ -170,6 +170,10 @@ run sluice-ingest --replace-invalid "$D/csv/replace-invalid.csv"
 is "--replace-invalid counts what it replaced on stderr" "$(cat "$T/err")" \
 	"sluice-ingest: replaced 1 invalid UTF-8 sequence with U+FFFD"
 
+run sluice-ingest "$D/csv/control-name.csv"
+is "control characters in a name: a warning" "$(cat "$T/err")" \
+	"sluice-ingest: $D/csv/control-name.csv: field 2: the name \"Total\\n(2020)\" holds control characters; they are spaces in the header"
+
 run sluice-ingest no-such.csv
 ok_rc "a missing input" 1
 is "is named" "$(cat "$T/err")" "sluice-ingest: no-such.csv: No such file or directory"

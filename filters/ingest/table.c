@@ -35,6 +35,7 @@ enum { FITS_INT = 1, FITS_FLOAT = 2, FITS_BOOL = 4 };
 struct col {
 	char *key; /* CSV: the name; JSON: the key (may be empty) */
 	size_t keyn;
+	char *name; /* in the header (see name_cols) */
 	struct sl_type type;
 	int forced;    /* the type came from --types */
 	int seen;      /* the sample has a value here */
@@ -175,13 +176,37 @@ static void add_col(struct table *t, const char *k, size_t kn)
 	}
 }
 
-/* The name a field gets in the header: its key, or cN for an empty one. */
-static const char *col_name(const struct table *t, size_t i, char *tmp, size_t cap)
+/* Gives each field its name in the header: its key, or cN for an empty
+ * one.  Names may not hold control characters (sluice-stream(5)), so
+ * those become spaces, with a warning. */
+static void name_cols(struct table *t)
 {
-	if (t->cols[i].keyn)
-		return t->cols[i].key;
-	snprintf(tmp, cap, "c%zu", i + 1);
-	return tmp;
+	char tmp[32];
+
+	for (size_t i = 0; i < t->ncols; i++) {
+		struct col *c = &t->cols[i];
+		int changed = 0;
+
+		if (!c->keyn) {
+			snprintf(tmp, sizeof tmp, "c%zu", i + 1);
+			c->name = sl_xstrdup(tmp);
+			continue;
+		}
+		c->name = sl_xstrndup(c->key, c->keyn);
+		for (size_t k = 0; k < c->keyn; k++)
+			if ((unsigned char)c->name[k] < 0x20 || c->name[k] == 0x7f) {
+				c->name[k] = ' ';
+				changed = 1;
+			}
+		if (changed) {
+			struct sl_buf q = {0};
+			ing_quote(&q, c->key, c->keyn);
+			sl_warn("%s: field %zu: the name %s holds control characters; "
+			        "they are spaces in the header",
+			        t->first ? t->first : t->paths[0], i + 1, sl_buf_cstr(&q));
+			sl_buf_free(&q);
+		}
+	}
 }
 
 /* The names of a CSV input's header row, as keys (repaired or checked). */
@@ -248,6 +273,8 @@ static int open_next(struct table *t)
 	t->open = 1;
 	if (t->json) {
 		json_init(&t->js, &t->in, g);
+		if (!t->first)
+			t->first = t->in.name;
 		return 0;
 	}
 	csv_init(&t->csv, &t->in, t->o->format == FMT_TSV ? '\t' : ',', t->o);
@@ -411,7 +438,6 @@ static int decide(struct table *t)
 {
 	struct ingest *g = t->g;
 	struct sample *s = &t->s;
-	char tmp[32];
 
 	sl_buf_cstr(&s->bytes); /* never NULL, even with no bytes kept */
 	for (size_t k = 0; k < s->nrows; k++) {
@@ -433,11 +459,12 @@ static int decide(struct table *t)
 		               : c->fits & FITS_BOOL  ? SL_BOOL
 		                                      : SL_STR;
 	}
+	name_cols(t);
 	for (size_t k = 0; k < t->o->ntypes; k++) {
 		struct typespec *ts = &t->o->types[k];
 		size_t i;
 		for (i = 0; i < t->ncols; i++)
-			if (strcmp(col_name(t, i, tmp, sizeof tmp), ts->name) == 0)
+			if (strcmp(t->cols[i].name, ts->name) == 0)
 				break;
 		if (i == t->ncols) {
 			g->status = 2;
@@ -448,7 +475,7 @@ static int decide(struct table *t)
 	}
 	t->h = sl_header_new();
 	for (size_t i = 0; i < t->ncols; i++) {
-		const char *name = col_name(t, i, tmp, sizeof tmp);
+		const char *name = t->cols[i].name;
 		if (sl_header_add(t->h, name, t->cols[i].type) < 0)
 			return ing_fail(g, "%s: the field name \"%s\" appears twice",
 			                t->first ? t->first : t->paths[0], name);
@@ -763,8 +790,10 @@ int ingest_table(struct ingest *g, char **paths, int n)
 	if (t.open)
 		input_close(&t.in);
 	json_free(&t.js);
-	for (size_t i = 0; i < t.ncols; i++)
+	for (size_t i = 0; i < t.ncols; i++) {
 		free(t.cols[i].key);
+		free(t.cols[i].name);
+	}
 	free(t.cols);
 	free(t.slots);
 	free(t.stamp);
