@@ -87,7 +87,7 @@ static int out_header(struct ctx *c, const struct sl_header *h, int argc,
 	if (bad) {
 		sl_warn("the input already has a field \"%s\" (or \"%s_...\"): choose "
 		        "another --name", c->o->name, c->o->name);
-		return 2;
+		return 1;
 	}
 	sl_header_lineage(c->out, argc, argv);
 	return 0;
