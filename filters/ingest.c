@@ -171,7 +171,7 @@ static void opts_free(struct opts *o)
 }
 
 /* Options that only some formats take. */
-static void check_applies(const struct opts *o, int csv_seen, int types_seen)
+static void check_applies(const struct opts *o, int csv_seen, int infer_seen)
 {
 	int tabular = o->format == FMT_CSV || o->format == FMT_TSV;
 	int json = o->format == FMT_JSON || o->format == FMT_JSONL;
@@ -181,7 +181,7 @@ static void check_applies(const struct opts *o, int csv_seen, int types_seen)
 		        format_name(o->format));
 		usage(2);
 	}
-	if (types_seen && !tabular && !json) {
+	if (infer_seen && !tabular && !json) {
 		sl_warn("--types and --infer-rows apply to csv, tsv and json, not %s",
 		        format_name(o->format));
 		usage(2);
@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 	struct opts o = {.infer_rows = 10000};
 	struct ingest g = {.o = &o, .status = 1};
 	char **args, *err = NULL;
-	int c, csv_seen = 0, types_seen = 0, rc;
+	int c, csv_seen = 0, infer_seen = 0, rc;
 	long long count;
 	size_t i;
 
@@ -247,7 +247,7 @@ int main(int argc, char **argv)
 				usage(2);
 			}
 			o.infer_rows = (uint64_t)count;
-			types_seen = 1;
+			infer_seen = 1;
 			break;
 		case OPT_NA:
 			split_list(optarg, &o.na, &o.nna);
@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TYPES:
 			add_types(&o, optarg);
-			types_seen = 1;
+			infer_seen = 1;
 			break;
 		case OPT_LABELS:
 			o.labels = optarg;
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	o.format = pick_format(o.format, argv, argc);
-	check_applies(&o, csv_seen, types_seen);
+	check_applies(&o, csv_seen, infer_seen);
 	if (o.format == FMT_DIR && argc == 0) {
 		sl_warn("--format dir needs a directory");
 		usage(2);
