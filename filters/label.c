@@ -704,8 +704,12 @@ static void report(struct run *R)
 static int label_streams(struct run *R, int nin, char **in)
 {
 	const struct opts *o = R->o;
+	struct sl_progress prog;
 	int rc = 0, ev = 0;
 
+	/* the terminal's screen is the progress of an interactive run */
+	sl_progress_start(&prog, "records", 0, 0);
+	prog.on &= !o->interactive;
 	for (int a = 0; a < (nin ? nin : 1) && !rc; a++) {
 		struct sl_reader *r = sl_reader_open(nin ? in[a] : NULL);
 		while (!rc && (ev = sl_read(r)) > 0) {
@@ -720,6 +724,7 @@ static int label_streams(struct run *R, int nin, char **in)
 				}
 			} else {
 				rc = on_record(R, r);
+				sl_progress_update(&prog, R->records);
 			}
 		}
 		if (!rc && ev == SL_ERROR) {
@@ -734,6 +739,7 @@ static int label_streams(struct run *R, int nin, char **in)
 		rc = flush(R, 1);
 	if (!rc && o->interactive && tty_signal())
 		rc = -1;
+	sl_progress_end(&prog, R->records);
 	return rc;
 }
 
@@ -1003,11 +1009,12 @@ int main(int argc, char **argv)
 		struct agree_opts ao = {o.agreement, argv[optind], o.id, o.label, o.text,
 		                        &o.cli, argc, argv};
 		rc = agreement(&ao, &R.L);
-		labels_free(&R.L);
-		return rc;
+		goto done;
 	}
-	if (o.review >= 0)
-		return review(&o, nin, argv + optind, argc, argv);
+	if (o.review >= 0) {
+		rc = review(&o, nin, argv + optind, argc, argv);
+		goto done;
+	}
 
 	R.o = &o;
 	R.argc = argc;
@@ -1019,7 +1026,7 @@ int main(int argc, char **argv)
 	if (o.join) {
 		if ((rc = ann_load(&R.ann, &R.L, o.join, o.id, o.label, &R.idtype,
 		                   &R.have_idtype)))
-			return rc;
+			goto done;
 		R.matched = sl_xcalloc(R.ann.n ? R.ann.n : 1, 1);
 	}
 	R.S.path = o.resume;
@@ -1028,7 +1035,7 @@ int main(int argc, char **argv)
 	R.S.argc = argc;
 	R.S.argv = argv;
 	if (o.resume && (rc = session_load(&R.S, &R.L)))
-		return rc;
+		goto done;
 	if (o.interactive && tty_open() < 0)
 		sl_die(2, "--interactive: cannot use the terminal /dev/tty: %s", strerror(errno));
 
@@ -1076,8 +1083,8 @@ int main(int argc, char **argv)
 	}
 	if (!rc)
 		report(&R);
-
-	for (size_t i = 0; i < o.nrules; i++)
+done:
+	for (size_t i = 0; i < o.nrules && R.rules; i++)
 		rule_free(&R.rules[i]);
 	free(R.rules);
 	free(o.rules);

@@ -60,6 +60,11 @@ $L --zstd --rule '*=x' -o "$T/z.sl" "$T/in.sl" 2>/dev/null
 is "--zstd writes a zstd frame" "$(head -c 4 "$T/z.sl" | od -An -tx1 | tr -d ' ')" "28b52ffd"
 is "and it reads back" "$(pairs "$T/z.sl")" "1=x 2=x 3=x 4=x 5=x 6=x"
 
+cat "$T/in.sl" "$T/in.sl" | $L --rule 'id>4=x' 2>/dev/null > "$T/two.sl"
+is "two segments in, two out, each labelled" \
+	"$(sluice-cat --schema "$T/two.sl" | grep -c 'segment .: 6 fields, 6 records')/$(pairs "$T/two.sl")" \
+	"2/1= 2= 3= 4= 5=x 6=x 1= 2= 3= 4= 5=x 6=x"
+
 is "rule >=" "$(hits 'score>=0.8=x')" "2 4 6"
 is "rule <" "$(hits 'score<0.5=x')" "1"
 is "rule <=" "$(hits 'score<=0.5=x')" "1 3"
@@ -343,6 +348,13 @@ for i, r in enumerate(objs[1:]):
 print("equal" if ok else "differ: ours %r sklearn %r" % (h["kappa"], k))
 PYEOF
 )" "equal"
+if command -v script >/dev/null 2>&1; then
+	(cd "$T" && script -qc "$B/bin/sluice-label --agreement A.sl B.sl --id doc 2>/dev/null" tty.log < /dev/null) |
+		tr -d '\r' > "$T/tty.out"
+	is "agreement: text by default on a terminal" "$(sed -n 7p "$T/tty.out")" "Cohen's kappa  0.5455"
+else
+	pass "agreement on a terminal # SKIP no script(1)"
+fi
 run $L --agreement "$T/A.sl" --id doc
 ok_rc "--agreement with one stream: exit 2" 2
 run $L --agreement "$T/A.sl" "$T/B.sl"
@@ -355,6 +367,11 @@ run $L -i --resume "$T/x.session" "$T/in.sl"
 ok_rc "--interactive without --spec: exit 2" 2
 run $L -i --spec "$T/spec" "$T/in.sl"
 ok_rc "--interactive without --resume: exit 2" 2
+if command -v setsid >/dev/null 2>&1; then
+	run setsid $L -i --spec "$T/spec" --resume "$T/x.session" "$T/in.sl"
+	ok_rc "--interactive with no terminal: exit 2" 2
+	like "and it says so" "$(cat "$T/err")" "cannot use the terminal /dev/tty"
+fi
 
 if ! command -v tmux >/dev/null 2>&1; then
 	pass "# skip no tmux"
@@ -464,6 +481,12 @@ sluice-label: quit before the end: --resume s.session carries on from there"
 	key q; finished
 	$L --join "$T/id.session" --id id "$T/in.sl" 2>/dev/null > "$T/fromsession.sl"
 	is "by id: the session is an annotation stream" "$(pairs "$T/fromsession.sl")" "1= 2= 3=negative 4= 5=mixed 6="
+
+	start "-i --spec spec --resume none.session --show nope in.sl"
+	finished
+	is "--show with an unknown field: exit 2" "$(cat "$T/rc")/$(cat "$T/ierr")" \
+		"2/sluice-label: in.sl: --show: no field \"nope\""
+	is_file "and the terminal is restored" "$T/after" "$T/before"
 
 	# a record-numbered session on another input is refused
 	$L --rule '*=x' --field other "$T/in.sl" 2>/dev/null > "$T/other.sl"
