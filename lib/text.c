@@ -298,8 +298,9 @@ int sl_fmt_float(char *out, double x)
 			char dig[24];
 			int nd;
 			if (sd >= 9007199254740992.0) {
-				/* 16 or 17 digits: printf below, from that precision */
-				start_prec = sd >= 1e16 ? 17 : 16;
+				/* 16 or 17 digits (sd is rounded, so which is not
+				 * certain): printf below, from 16 */
+				start_prec = 16;
 				break;
 			}
 			/* The nearest integer to the exact product: sd is rounded,
