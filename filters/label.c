@@ -976,8 +976,9 @@ int main(int argc, char **argv)
 		sl_die(2, "nothing to label with: give --rule, --join, --interactive or "
 		          "--resume (or check labels with --review or --agreement)");
 	}
-	if (o.text > 0 && !o.agreement)
-		sl_die(2, "--text goes with --agreement");
+	if (o.text > 0 && (!o.agreement || o.cli.output))
+		sl_die(2, "--text prints the --agreement report on standard output; it "
+		          "goes with --agreement and without -o");
 	if (o.agreement && (!o.id || nin != 1))
 		sl_die(2, "--agreement A B needs two annotation streams and --id FIELD");
 	if (o.join && !o.id)

@@ -168,8 +168,8 @@ void session_free(struct session *s);
 enum { TTY_EOF = -1, TTY_SIGNAL = -2 };
 
 /* Opens /dev/tty, puts it in raw mode (no echo, no line editing; Ctrl-C
- * still signals) and catches SIGINT, SIGTERM, SIGHUP and SIGPIPE so the
- * terminal is restored whatever happens.  0, or -1 with errno. */
+ * still signals) and catches SIGINT, SIGTERM, SIGHUP, SIGPIPE and SIGQUIT
+ * so the terminal is restored whatever happens.  0, or -1 with errno. */
 int tty_open(void);
 /* Back to the modes found at tty_open (idempotent). */
 void tty_restore(void);

@@ -14,8 +14,8 @@
  * TTY_SIGNAL so the caller can leave its files consistent before dying
  * of the same signal (tty_die), as a shell expects.  A second signal
  * while that happens ends the program at once.  SIGPIPE (the reader of
- * standard output went away) restores the terminal and dies quietly,
- * as a filter should.
+ * standard output went away) and SIGQUIT (Ctrl-backslash) restore the
+ * terminal and die of the signal at once, as a filter should.
  *
  * One terminal per process: the state is static, as signal handlers need.
  */
@@ -43,12 +43,14 @@ static void on_signal(int sig)
 		tcsetattr(fd, TCSANOW, &saved);
 		raw_on = 0;
 	}
-	if (sig == SIGPIPE || caught) {
+	if (sig == SIGPIPE || sig == SIGQUIT) {
 		signal(sig, SIG_DFL);
 		raise(sig); /* delivered when the handler returns */
-		if (sig != SIGPIPE)
-			_exit(128 + sig);
+		errno = e;
+		return;
 	}
+	if (caught)
+		_exit(128 + sig);
 	caught = sig;
 	errno = e;
 }
@@ -65,7 +67,7 @@ int tty_open(void)
 {
 	struct termios t;
 	struct sigaction sa;
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT};
 
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
