@@ -173,6 +173,12 @@ int sl_net_maxpool2d(struct sl_net *net, int K, int S)
 void sl_net_finish(struct sl_net *net, enum sl_loss_kind loss)
 {
 	net->loss = loss;
+	for (int i = 0; i + 2 < net->n; i++)
+		net->L[i].block = net->L[i].kind == SL_LAYER_CONV2D &&
+		                  net->L[i].conv.OH >= 2 && net->L[i].conv.OW >= 2 &&
+		                  net->L[i + 1].kind == SL_LAYER_RELU &&
+		                  net->L[i + 2].kind == SL_LAYER_MAXPOOL2D &&
+		                  net->L[i + 2].K == 2 && net->L[i + 2].S == 2;
 	sl_params_alloc(&net->P);
 }
 
@@ -380,6 +386,7 @@ struct ws {
 	float *x;         /* gathered input rows (cap, D) */
 	float *d0, *d1;   /* gradients flowing down, (cap, widest) */
 	float *probs;     /* loss cache (cap, O) */
+	float *scratch;   /* conv blocks' backward */
 	float *tgt;       /* gathered float targets (cap, O) */
 	int32_t *cls;     /* gathered class targets (cap) */
 	float *grad;      /* gradient block: P.grad for worker 0 */
@@ -407,6 +414,13 @@ static void ws_init(struct ws *w, const struct sl_net *net, int cap, int first)
 		if (l->kind == SL_LAYER_MAXPOOL2D)
 			w->argmax[i] = sl_xmalloc((size_t)cap * l->out * sizeof(int32_t));
 	}
+	{
+		size_t sc = 1;
+		for (int i = 0; i < net->n; i++)
+			if (net->L[i].block && sl_convblock_scratch_size(&net->L[i].conv) > sc)
+				sc = sl_convblock_scratch_size(&net->L[i].conv);
+		w->scratch = sl_xmalloc(sc * sizeof(float));
+	}
 	w->x = sl_xmalloc((size_t)cap * net->D * sizeof(float));
 	w->d0 = sl_xmalloc((size_t)cap * widest * sizeof(float));
 	w->d1 = sl_xmalloc((size_t)cap * widest * sizeof(float));
@@ -427,6 +441,7 @@ static void ws_free(struct ws *w, const struct sl_net *net, int first)
 	free(w->cache);
 	free(w->argmax);
 	free(w->x);
+	free(w->scratch);
 	free(w->d0);
 	free(w->d1);
 	free(w->probs);
@@ -481,6 +496,13 @@ static const float *forward(const struct sl_net *net, struct ws *w,
 			}
 			break;
 		case SL_LAYER_CONV2D:
+			if (l->block) { /* with the ReLU and the pool after it */
+				sl_convblock_forward(w->a[i + 2], out, w->argmax[i + 2], w->cache[i], in,
+				                     PARAM(net, l->w), PARAM(net, l->b), &l->conv, B);
+				i += 2;
+				out = w->a[i];
+				break;
+			}
 			sl_conv2d_forward(out, w->cache[i], in, PARAM(net, l->w),
 			                  PARAM(net, l->b), &l->conv, B);
 			break;
@@ -541,10 +563,17 @@ static void backward(const struct sl_net *net, struct ws *w, const float *x,
 
 	for (int i = net->n - 1; i >= 0; i--) {
 		const struct sl_layer *l = &net->L[i];
-		const float *in = i ? w->a[i - 1] : x;
-		size_t n = (size_t)B * l->out;
-		int need = i > 0; /* the input itself needs no gradient */
+		const float *in;
+		size_t n;
+		int need;
 
+		if (i >= 2 && net->L[i - 2].block) { /* a conv block ends here */
+			i -= 2;
+			l = &net->L[i];
+		}
+		in = i ? w->a[i - 1] : x;
+		n = (size_t)B * l->out;
+		need = i > 0; /* the input itself needs no gradient */
 		if (need)
 			memset(din, 0, (size_t)B * l->in * sizeof *din);
 		switch (l->kind) {
@@ -574,9 +603,15 @@ static void backward(const struct sl_net *net, struct ws *w, const float *x,
 				sl_dropout_backward(din, d, w->cache[i], n);
 			break;
 		case SL_LAYER_CONV2D:
-			sl_conv2d_backward(need ? din : NULL, GRAD(net, w, l->w),
-			                   GRAD(net, w, l->b), d, PARAM(net, l->w), w->cache[i],
-			                   &l->conv, B);
+			if (l->block)
+				sl_convblock_backward(need ? din : NULL, GRAD(net, w, l->w),
+				                      GRAD(net, w, l->b), d, PARAM(net, l->w), w->a[i],
+				                      w->argmax[i + 2], w->cache[i], w->scratch,
+				                      &l->conv, B);
+			else
+				sl_conv2d_backward(need ? din : NULL, GRAD(net, w, l->w),
+				                   GRAD(net, w, l->b), d, PARAM(net, l->w), w->cache[i],
+				                   &l->conv, B);
 			break;
 		case SL_LAYER_MAXPOOL2D:
 			if (need)

@@ -966,6 +966,8 @@ struct sl_layer {
 	int K, S;      /* max-pool window and stride */
 	float p;       /* dropout probability */
 	int w, b;      /* parameter indices, -1 when none */
+	int block;     /* conv2d followed by relu and a 2x2/2 max-pool: the three
+	                * run as one sl_convblock (set by sl_net_finish) */
 };
 
 struct sl_net {
@@ -1152,5 +1154,24 @@ struct sl_loaded {
 int sl_loaded_open(struct sl_loaded *L, const char *path, char *err,
                    size_t errcap);
 void sl_loaded_free(struct sl_loaded *L);
+
+/* =========================================================== convblock
+ *
+ * conv2d -> ReLU -> 2x2 max-pool (stride 2) over NCHW images as one pair
+ * (lib/convblock.c), bit-identical to the three core layers in a row but
+ * arranged for speed.  in (B,IC,H,W) -> out (B,OC,OH/2,OW/2); caches:
+ * conv (B,OC,OH,OW), the ReLU'd convolution; argmax (B,OC,OH/2,OW/2);
+ * col, sl_conv2d_col_size(c, B) floats.  OH, OW >= 2.
+ */
+void sl_convblock_forward(float *out, float *conv, int32_t *argmax, float *col,
+                          const float *in, const float *w, const float *bias,
+                          const struct sl_conv2d *c, int B);
+/* din (B,IC,H,W) += ...; dw += ...; dbias += ...; din, dbias may be NULL.
+ * scratch holds sl_convblock_scratch_size(c) floats. */
+void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dout,
+                           const float *w, const float *conv, const int32_t *argmax,
+                           const float *col, float *scratch,
+                           const struct sl_conv2d *c, int B);
+size_t sl_convblock_scratch_size(const struct sl_conv2d *c);
 
 #endif

@@ -1,0 +1,230 @@
+/*
+ * convblock.c - the CNN block, conv2d -> ReLU -> 2x2 max-pool, as one
+ * forward/backward pair.
+ *
+ * A small CNN spends most of its time outside GEMM: lowering images to
+ * columns (im2col), scattering gradients back (col2im), pooling and the
+ * ReLU.  lib/conv.c does each step per element with bounds checks, which
+ * is clear and general; this file does the same arithmetic for the block
+ * every sluice CNN is made of, with the loops arranged for speed:
+ *
+ *   im2col and col2im work a row at a time: for each kernel offset and
+ *   output row, the valid output columns are computed once, so the inner
+ *   loop is a plain copy (a memcpy at stride 1) or add, with no test;
+ *   the ReLU is applied in place to the convolution's output, and its
+ *   backward reads that output (positive exactly where the input was);
+ *   pooling 2x2 windows is unrolled and branch-free.
+ *
+ * The results are bit-identical to sl_conv2d_forward, sl_relu_forward and
+ * sl_maxpool2d_forward (K = S = 2) run one after the other, and to their
+ * backwards: the same GEMM calls, the same comparisons (ties go to the
+ * first; no NaN reaches the pool), the same order of every sum.  The unit
+ * test checks exactly that.
+ *
+ * Shapes: in (B,IC,H,W) -> conv (B,OC,OH,OW), ReLU'd in place -> out
+ * (B,OC,OH/2,OW/2) (floor); caches: col (B, IC*KH*KW, OH*OW), conv, and
+ * argmax (B,OC,OH/2,OW/2), each winner's index in its OH*OW plane.
+ */
+#include "sluice.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Output columns ow with 0 <= ow*stride - pad + kw < W: [*lo, *hi). */
+static void valid_cols(const struct sl_conv2d *c, int kw, int *lo, int *hi)
+{
+	int a = c->pad - kw, l, h;
+
+	/* smallest ow with ow*stride >= a, largest with ow*stride <= a + W - 1 */
+	l = a <= 0 ? 0 : (a + c->stride - 1) / c->stride;
+	h = a + c->W - 1 < 0 ? -1 : (a + c->W - 1) / c->stride;
+	if (h > c->OW - 1)
+		h = c->OW - 1;
+	*lo = l < c->OW ? l : c->OW;
+	*hi = h + 1 > *lo ? h + 1 : *lo;
+}
+
+// in (IC,H,W) -> col (IC*KH*KW, OH*OW)
+static void im2col_rows(float *col, const float *in, const struct sl_conv2d *c)
+{
+	for (int ic = 0; ic < c->IC; ic++)
+		for (int kh = 0; kh < c->KH; kh++)
+			for (int kw = 0; kw < c->KW; kw++) {
+				const float *plane = in + (size_t)ic * c->H * c->W;
+				int lo, hi;
+				valid_cols(c, kw, &lo, &hi);
+				for (int oh = 0; oh < c->OH; oh++, col += c->OW) {
+					int ih = oh * c->stride - c->pad + kh;
+					const float *src;
+					if (ih < 0 || ih >= c->H) {
+						memset(col, 0, (size_t)c->OW * sizeof *col);
+						continue;
+					}
+					src = plane + (size_t)ih * c->W + kw - c->pad;
+					for (int ow = 0; ow < lo; ow++)
+						col[ow] = 0.0f;
+					if (c->stride == 1)
+						memcpy(col + lo, src + lo, (size_t)(hi - lo) * sizeof *col);
+					else
+						for (int ow = lo; ow < hi; ow++)
+							col[ow] = src[ow * c->stride];
+					for (int ow = hi; ow < c->OW; ow++)
+						col[ow] = 0.0f;
+				}
+			}
+}
+
+// col (IC*KH*KW, OH*OW) -> din (IC,H,W), adding, in lib/conv.c's order
+static void col2im_rows(float *din, const float *col, const struct sl_conv2d *c)
+{
+	for (int ic = 0; ic < c->IC; ic++)
+		for (int kh = 0; kh < c->KH; kh++)
+			for (int kw = 0; kw < c->KW; kw++) {
+				float *plane = din + (size_t)ic * c->H * c->W;
+				int lo, hi;
+				valid_cols(c, kw, &lo, &hi);
+				for (int oh = 0; oh < c->OH; oh++, col += c->OW) {
+					int ih = oh * c->stride - c->pad + kh;
+					float *dst;
+					if (ih < 0 || ih >= c->H)
+						continue;
+					dst = plane + (size_t)ih * c->W + kw - c->pad;
+					if (c->stride == 1)
+						for (int ow = lo; ow < hi; ow++)
+							dst[ow] += col[ow];
+					else
+						for (int ow = lo; ow < hi; ow++)
+							dst[ow * c->stride] += col[ow];
+				}
+			}
+}
+
+/* The pool reads the ReLU's output, which is never NaN (the ReLU maps NaN
+ * to 0), so the NaN rule of sl_maxpool2d_forward never fires and plain
+ * comparisons, first wins on a tie, give its result.  Written without
+ * branches, so the compiler can vectorise a row. */
+// x: two rows of the plane (r0, r1) -> y, am: one row of PW outputs
+static void pool_row(float *y, int32_t *am, const float *r0, const float *r1,
+                     int i0, int OW, int PW)
+{
+	for (int pw = 0; pw < PW; pw++) {
+		float a = r0[2 * pw], b = r0[2 * pw + 1], c = r1[2 * pw], d = r1[2 * pw + 1];
+		int32_t ia = i0 + 2 * pw, ib = ia + 1, ic = ia + OW, id = ic + 1;
+		float m = a;
+		int32_t im = ia;
+		im = b > m ? ib : im;
+		m = b > m ? b : m;
+		im = c > m ? ic : im;
+		m = c > m ? c : m;
+		im = d > m ? id : im;
+		m = d > m ? d : m;
+		y[pw] = m;
+		am[pw] = im;
+	}
+}
+
+void sl_convblock_forward(float *out, float *conv, int32_t *argmax, float *col,
+                          const float *in, const float *w, const float *bias,
+                          const struct sl_conv2d *c, int B)
+{
+	size_t K = (size_t)c->IC * c->KH * c->KW, N = (size_t)c->OH * c->OW;
+	int PH = c->OH / 2, PW = c->OW / 2;
+
+	SL_ASSERT(c->OH >= 2 && c->OW >= 2);
+	for (int b = 0; b < B; b++) {
+		float *o = conv + (size_t)b * c->OC * N, *cb = col + (size_t)b * K * N;
+		float beta = 0.0f;
+
+		im2col_rows(cb, in + (size_t)b * c->IC * c->H * c->W, c);
+		if (bias) {
+			for (int oc = 0; oc < c->OC; oc++)
+				for (size_t j = 0; j < N; j++)
+					o[oc * N + j] = bias[oc];
+			beta = 1.0f;
+		}
+		sl_matmul(o, w, cb, SL_TRANS_N, SL_TRANS_N, c->OC, (int)N, (int)K, 1.0f,
+		          beta);
+		sl_relu_forward(o, o, (size_t)c->OC * N);
+		for (int oc = 0; oc < c->OC; oc++) {
+			const float *x = o + (size_t)oc * N;
+			float *y = out + ((size_t)b * c->OC + oc) * PH * PW;
+			int32_t *am = argmax + ((size_t)b * c->OC + oc) * PH * PW;
+			for (int ph = 0; ph < PH; ph++)
+				pool_row(y + ph * PW, am + ph * PW, x + 2 * ph * c->OW,
+				         x + (2 * ph + 1) * c->OW, 2 * ph * c->OW, c->OW, PW);
+		}
+	}
+}
+
+/* d = 0 + (y > 0 ? d : 0): the ReLU's backward into a zeroed gradient,
+ * as sl_relu_backward computes it, from the ReLU's output y.  The select
+ * is a bit mask (all ones or +0.0), which GCC vectorises where it will
+ * not if-convert a float comparison. */
+static void relu_mask(float *restrict d, const float *restrict y, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t bits, m = 0u - (uint32_t)(y[i] > 0.0f);
+		float keep;
+		memcpy(&bits, &d[i], sizeof bits);
+		bits &= m;
+		memcpy(&keep, &bits, sizeof keep);
+		d[i] = 0.0f + keep;
+	}
+}
+
+/* dbias[oc] += the sum of row oc of d (OC,N), each row summed from j = 0
+ * up, as sl_conv2d_backward does; the rows are interleaved so that their
+ * OC running sums proceed side by side instead of one long chain. */
+static void bias_sums(float *dbias, float *restrict s, const float *restrict d,
+                      int OC, size_t N)
+{
+	for (int oc = 0; oc < OC; oc++)
+		s[oc] = 0.0f;
+	for (size_t j = 0; j < N; j++)
+		for (int oc = 0; oc < OC; oc++)
+			s[oc] += d[(size_t)oc * N + j];
+	for (int oc = 0; oc < OC; oc++)
+		dbias[oc] += s[oc];
+}
+
+void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dout,
+                           const float *w, const float *conv, const int32_t *argmax,
+                           const float *col, float *scratch,
+                           const struct sl_conv2d *c, int B)
+{
+	size_t K = (size_t)c->IC * c->KH * c->KW, N = (size_t)c->OH * c->OW;
+	size_t P = (size_t)(c->OH / 2) * (c->OW / 2);
+	float *dconv = scratch, *dcol = scratch + (size_t)c->OC * N;
+	float *sums = dcol + K * N;
+
+	for (int b = 0; b < B; b++) {
+		const float *cv = conv + (size_t)b * c->OC * N;
+
+		/* unpool, then the ReLU's mask: 0 + d where the output is positive */
+		memset(dconv, 0, (size_t)c->OC * N * sizeof *dconv);
+		for (int oc = 0; oc < c->OC; oc++) {
+			const float *dy = dout + ((size_t)b * c->OC + oc) * P;
+			const int32_t *am = argmax + ((size_t)b * c->OC + oc) * P;
+			float *dx = dconv + (size_t)oc * N;
+			for (size_t i = 0; i < P; i++)
+				dx[am[i]] += dy[i];
+		}
+		relu_mask(dconv, cv, (size_t)c->OC * N);
+		sl_matmul(dw, dconv, col + (size_t)b * K * N, SL_TRANS_N, SL_TRANS_T,
+		          c->OC, (int)K, (int)N, 1.0f, 1.0f);
+		if (dbias)
+			bias_sums(dbias, sums, dconv, c->OC, N);
+		if (din) {
+			sl_matmul(dcol, w, dconv, SL_TRANS_T, SL_TRANS_N, (int)K, (int)N, c->OC,
+			          1.0f, 0.0f);
+			col2im_rows(din + (size_t)b * c->IC * c->H * c->W, dcol, c);
+		}
+	}
+}
+
+size_t sl_convblock_scratch_size(const struct sl_conv2d *c)
+{
+	size_t N = (size_t)c->OH * c->OW;
+	return (size_t)c->OC * N + (size_t)c->IC * c->KH * c->KW * N + (size_t)c->OC;
+}
