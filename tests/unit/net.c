@@ -28,7 +28,7 @@ enum { N = 12 };
 
 static float X[N * 72];
 static int32_t cls[N];
-static float vals[N * 2];
+static float vals_[N * 2];
 static int64_t rows[N] = {3, 0, 7, 1, 11, 5, 2, 9, 4, 10, 6, 8};
 
 static void data(int D, int K)
@@ -40,8 +40,8 @@ static void data(int D, int K)
 		X[i] = (float)sl_rng_normal(&r);
 	for (int i = 0; i < N; i++) {
 		cls[i] = K ? (int32_t)sl_rng_below(&r, (uint64_t)K) : 0;
-		vals[2 * i] = (float)sl_rng_normal(&r);
-		vals[2 * i + 1] = (float)sl_rng_normal(&r);
+		vals_[2 * i] = (float)sl_rng_normal(&r);
+		vals_[2 * i + 1] = (float)sl_rng_normal(&r);
 	}
 }
 
@@ -54,6 +54,7 @@ static void gradcheck(struct sl_net *net, const char *what, int B, int dropout)
 	double worst = 0.0;
 	size_t stride = P->n / 40 + 1;
 	uint64_t seed = dropout ? 99 : 0;
+	const float *vals = net->loss >= SL_LOSS_MSE ? vals_ : NULL;
 
 	sl_net_run_step(r, X, rows, cls, vals, B, seed);
 	memcpy(g, P->grad, P->n * sizeof *g);
@@ -274,6 +275,7 @@ static void test_predict_and_describe(void)
 		ok(sl_net_scores(&net, out1, sc, N) == 3 &&
 		   fabs(sc[0] + sc[1] + sc[2] - 1.0f) < 1e-6, "xent scores are probabilities");
 	}
+	sl_net_free(&back);
 	sl_val_set(&d, "loss", sl_val_str("nope"));
 	ok(sl_net_from_val(&back, &d, err, sizeof err) < 0 && strstr(err, "loss"),
 	   "unknown loss refused: %s", err);
