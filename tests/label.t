@@ -378,21 +378,22 @@ if ! command -v tmux >/dev/null 2>&1; then
 else
 	TM="tmux -f /dev/null -S $T/tmux.sock"
 	pane=0
-	# screen REGEX: waits up to 10 s for the pane to show a line matching REGEX
+	# screen REGEX: waits up to 30 s for the pane to show a whole screen
+	# (down to the "> " prompt) with a line matching REGEX
 	screen() {
 		i=0
-		while [ $i -lt 100 ]; do
+		while [ $i -lt 300 ]; do
 			$TM capture-pane -p -t "p$pane" > "$T/screen" 2>/dev/null
-			if grep -Eq -- "$1" "$T/screen"; then return 0; fi
+			if grep -Eq -- "$1" "$T/screen" && grep -q '^>' "$T/screen"; then return 0; fi
 			sleep 0.1
 			i=$((i + 1))
 		done
 		return 1
 	}
-	# finished: waits up to 10 s for the command in the pane to end
+	# finished: waits up to 30 s for the command in the pane to end
 	finished() {
 		i=0
-		while [ $i -lt 100 ] && [ ! -s "$T/rc" ]; do sleep 0.1; i=$((i + 1)); done
+		while [ $i -lt 300 ] && [ ! -s "$T/rc" ]; do sleep 0.1; i=$((i + 1)); done
 		[ -s "$T/rc" ]
 	}
 	# start ARGS: runs sluice-label in a new tmux pane (SIGINT ignored by
