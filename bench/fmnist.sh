@@ -26,7 +26,7 @@
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${SLUICE_BIN:-$TOP/build/bin}
-ANCHORS=${ANCHORS:-$TOP/../shared/bench}
+ANCHORS=${SHARED_BENCH:-$TOP/../shared/bench}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 OUT=${OUT:-$TOP/bench/out/fmnist}
 REPS=${REPS:-2}
