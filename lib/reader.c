@@ -49,6 +49,7 @@ struct sl_reader {
 	unsigned char *zin;
 	size_t zcap, zpos, zend;
 	int zframe_open; /* a frame has started and not yet ended */
+	size_t zerr;     /* a zstd error to report once its output is used */
 
 	struct sl_header *hdr;
 	struct sl_value *vals;
@@ -199,8 +200,8 @@ static ssize_t zstd_fill(struct sl_reader *r)
 				return -1;
 			if (got == 0) {
 				if (r->zframe_open) {
-					fail(r, "truncated zstd frame after %llu bytes of stream",
-					     (unsigned long long)(r->offset + r->end));
+					fail(r, "truncated zstd frame (the compressed input "
+					        "ends inside a frame)");
 					return -1;
 				}
 				return 0;
@@ -211,9 +212,20 @@ static ssize_t zstd_fill(struct sl_reader *r)
 		in.src = r->zin;
 		in.size = r->zend;
 		in.pos = r->zpos;
+		if (r->zerr) { /* an error held back until its output was read */
+			fail(r, "zstd: %s", ZSTD_getErrorName(r->zerr));
+			return -1;
+		}
 		ret = ZSTD_decompressStream(r->zd, &out, &in);
 		r->zpos = in.pos;
 		if (ZSTD_isError(ret)) {
+			/* Hand over what was decompressed before the error first,
+			 * so the records read do not depend on how the input
+			 * arrived (all at once, or in pieces through a pipe). */
+			if (out.pos) {
+				r->zerr = ret;
+				return (ssize_t)out.pos;
+			}
 			fail(r, "zstd: %s", ZSTD_getErrorName(ret));
 			return -1;
 		}

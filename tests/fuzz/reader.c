@@ -223,13 +223,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      "writing what was read is canonical: same bytes again");
 	}
 	rc3 = read_pipe(data, size, &piped, &n3, &e3);
-	check(rc3 == rc1 && n3 == n1, "through a pipe: the same objects and end");
-	check(piped.n == once.n && (!once.n || memcmp(piped.p, once.p, once.n) == 0),
-	      "through a pipe: the same values");
-	/* Only the byte count in a truncated zstd frame's message depends on
-	 * how the input arrived. */
-	check(!e1 || zstd || strcmp(e1, e3) == 0,
-	      "through a pipe: the same error message");
+	check(rc3 == rc1, "through a pipe: the same end");
+	/* A corrupt zstd frame (bad checksum, bad block) is always an error,
+	 * but how much of it was decompressed, and so how many records came
+	 * before the error (or whether corrupt records show first), depends
+	 * on how the compressed bytes arrived.
+	 * Otherwise the objects and values must be the same. */
+	if (!(zstd && rc1 == SL_ERROR && ((e1 && strstr(e1, ": zstd: ")) || (e3 && strstr(e3, ": zstd: "))))) {
+		check(n3 == n1, "through a pipe: the same objects");
+		check(piped.n == once.n && (!once.n || memcmp(piped.p, once.p, once.n) == 0),
+		      "through a pipe: the same values");
+		check(!e1 || strcmp(e1, e3) == 0, "through a pipe: the same error message");
+	}
 	free(e1);
 	free(e3);
 	sl_buf_free(&once);
