@@ -984,8 +984,10 @@ static int loop(struct trainer *T, int show, int argc, char **argv)
 			        "--lr, or --clip)", loss, (long long)s->step + 1);
 			return 1;
 		}
-		if (o->clip > 0)
+		if (o->clip > 0) {
+			sl_net_run_grad(T->run);
 			sl_clip_grad_norm(P->grad, P->n, (float)o->clip);
+		}
 		sl_net_run_update(T->run, &T->optim);
 		s->ep_loss += (double)loss * b;
 		s->ep_rows += b;

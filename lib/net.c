@@ -644,6 +644,7 @@ struct sl_net_run {
 	int64_t N;
 	uint64_t seed;
 	struct sl_optim *optim;
+	int unreduced; /* P.grad holds worker 0's part alone */
 };
 
 struct sl_net_run *sl_net_run_new(struct sl_net *net, int nthreads, int maxbatch)
@@ -714,20 +715,33 @@ static void step_job(void *arg, int wi, int nw)
 	backward(net, w, x, b);
 }
 
-/* Sums the workers' gradient blocks into P.grad, each element in the order
- * of the workers; worker wi does one range of elements. */
-static void reduce_job(void *arg, int wi, int nw)
+/* Adds the other workers' gradient blocks into P.grad over [e0, e1),
+ * each element in the order of the workers. */
+static void reduce_range(struct sl_net_run *r, size_t e0, size_t e1)
 {
-	struct sl_net_run *r = arg;
 	float *g = r->net->P.grad;
-	size_t e0, e1;
 
-	sl_pool_share(wi, nw, r->net->P.n, &e0, &e1);
 	for (int k = 1; k < r->nw; k++) {
 		const float *gk = r->ws[k].grad;
 		for (size_t e = e0; e < e1; e++)
 			g[e] += gk[e];
 	}
+}
+
+static void reduce_job(void *arg, int wi, int nw)
+{
+	struct sl_net_run *r = arg;
+	size_t e0, e1;
+
+	sl_pool_share(wi, nw, r->net->P.n, &e0, &e1);
+	reduce_range(r, e0, e1);
+}
+
+void sl_net_run_grad(struct sl_net_run *r)
+{
+	if (r->unreduced)
+		sl_pool_run(r->pool, reduce_job, r);
+	r->unreduced = 0;
 }
 
 float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
@@ -739,8 +753,7 @@ float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
 	r->X = X, r->rows = rows, r->cls = cls, r->vals = vals;
 	r->B = B, r->seed = seed;
 	sl_pool_run(r->pool, step_job, r);
-	if (r->nw > 1)
-		sl_pool_run(r->pool, reduce_job, r);
+	r->unreduced = r->nw > 1;
 	for (int w = 0; w < r->nw; w++) {
 		size_t b0, b1;
 		sl_pool_share(w, r->nw, (size_t)B, &b0, &b1);
@@ -749,24 +762,33 @@ float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
 	return (float)loss;
 }
 
-/* The optimizer over one range of the block: a private copy of the
- * optimizer, so every range sees the same step count. */
+/* The optimizer over one range of the block, in pieces that stay in
+ * cache: the workers' gradients summed (when not yet), then the update,
+ * with a private copy of the optimizer so every piece sees the same step
+ * count.  Element-wise, so the split changes no result. */
+#define PIECE 8192
 static void update_job(void *arg, int wi, int nw)
 {
 	struct sl_net_run *r = arg;
 	struct sl_params *P = &r->net->P;
-	struct sl_optim o = *r->optim;
-	size_t e0, e1, nd;
+	size_t e0, e1;
 
 	sl_pool_share(wi, nw, P->n, &e0, &e1);
-	nd = P->ndecay > e0 ? (P->ndecay < e1 ? P->ndecay : e1) - e0 : 0;
-	sl_optim_step(&o, P->data + e0, P->m + e0, P->v + e0, P->grad + e0, e1 - e0, nd);
+	for (size_t a = e0; a < e1; a += PIECE) {
+		size_t b = a + PIECE < e1 ? a + PIECE : e1;
+		size_t nd = P->ndecay > a ? (P->ndecay < b ? P->ndecay : b) - a : 0;
+		struct sl_optim o = *r->optim;
+		if (r->unreduced)
+			reduce_range(r, a, b);
+		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, P->grad + a, b - a, nd);
+	}
 }
 
 void sl_net_run_update(struct sl_net_run *r, struct sl_optim *o)
 {
 	r->optim = o;
 	sl_pool_run(r->pool, update_job, r);
+	r->unreduced = 0;
 	o->t++;
 }
 

@@ -1020,13 +1020,17 @@ struct sl_net_run *sl_net_run_new(struct sl_net *net, int nthreads,
 void sl_net_run_free(struct sl_net_run *r);
 /* Forward and backward over B rows of X (N,D): rows[0..B) index X, cls
  * (class targets) or vals (N,O) (regression targets); rows may be NULL for
- * X's first B rows.  Leaves the gradient of the batch mean loss in P.grad
- * and returns that loss.  seed draws the dropout masks. */
+ * X's first B rows.  Returns the batch mean loss; its gradient is left in
+ * the workers' blocks, summed into P.grad by sl_net_run_grad or by the
+ * next sl_net_run_update.  seed draws the dropout masks. */
 float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
                       const int32_t *cls, const float *vals, int B,
                       uint64_t seed);
-/* One optimizer step over the parameters, split over the workers (the
- * same result as one sl_optim_step over the block). */
+/* Sums the last step's gradient into P.grad (clipping needs it whole). */
+void sl_net_run_grad(struct sl_net_run *r);
+/* One optimizer step over the parameters, the gradient summed first when
+ * it is not yet, split over the workers (the same result as
+ * sl_net_run_grad and one sl_optim_step over the block). */
 void sl_net_run_update(struct sl_net_run *r, struct sl_optim *o);
 /* Outputs (N,O) for N rows of X, without dropout. */
 void sl_net_run_predict(struct sl_net_run *r, const float *X, int64_t N,

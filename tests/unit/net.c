@@ -57,6 +57,7 @@ static void gradcheck(struct sl_net *net, const char *what, int B, int dropout)
 	const float *vals = net->loss >= SL_LOSS_MSE ? vals_ : NULL;
 
 	sl_net_run_step(r, X, rows, cls, vals, B, seed);
+	sl_net_run_grad(r);
 	memcpy(g, P->grad, P->n * sizeof *g);
 	for (size_t i = 0; i < P->n; i += stride) {
 		float keep = P->data[i];
@@ -180,6 +181,7 @@ static void test_threads(void)
 	{
 		struct sl_net_run *r = sl_net_run_new(&net, 1, N);
 		loss1 = sl_net_run_step(r, X, rows, cls, NULL, 11, 5);
+		sl_net_run_grad(r);
 		memcpy(g1, net.P.grad, net.P.n * sizeof *g1);
 		sl_net_run_free(r);
 	}
@@ -187,12 +189,14 @@ static void test_threads(void)
 		struct sl_net_run *r = sl_net_run_new(&net, t, N);
 		float *ga = sl_xmalloc(net.P.n * sizeof *ga);
 		loss = sl_net_run_step(r, X, rows, cls, NULL, 11, 5);
+		sl_net_run_grad(r);
 		ok(fabs(loss - loss1) < 1e-5, "%d workers: same loss as one (%g, %g)", t,
 		   loss, loss1);
 		ok(maxdiff(net.P.grad, g1, net.P.n) < 1e-5,
 		   "%d workers: same gradient as one, dropout included", t);
 		memcpy(ga, net.P.grad, net.P.n * sizeof *ga);
 		sl_net_run_step(r, X, rows, cls, NULL, 11, 5);
+		sl_net_run_grad(r);
 		ok(memcmp(ga, net.P.grad, net.P.n * sizeof *ga) == 0,
 		   "%d workers: a repeated step gives the same bits", t);
 		free(ga);
@@ -203,6 +207,7 @@ static void test_threads(void)
 		struct sl_net_run *r = sl_net_run_new(&net, 3, N);
 		struct sl_net_run *r1 = sl_net_run_new(&net, 1, N);
 		float l3 = sl_net_run_step(r, X, rows, cls, NULL, 2, 5);
+		sl_net_run_grad(r);
 		memcpy(g1, net.P.grad, net.P.n * sizeof *g1);
 		ok(fabs(l3 - sl_net_run_step(r1, X, rows, cls, NULL, 2, 5)) < 1e-6 &&
 		   maxdiff(net.P.grad, g1, net.P.n) < 1e-6,
