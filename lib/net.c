@@ -572,6 +572,26 @@ static void relu_backward_set(float *restrict din, const float *restrict d,
 	}
 }
 
+/* sl_linear_backward for a worker's fresh step: din, dw and dbias are
+ * written rather than added to (beta 0), so neither the input gradient
+ * nor the weight gradients need zeroing first.  Each weight serves once
+ * per step, so what is written is its whole gradient; the sums are those
+ * of the layer, in its order. */
+static void linear_backward_set(float *din, float *dw, float *dbias,
+                                const float *dout, const float *in, const float *w,
+                                int B, int C, int OC)
+{
+	if (din)
+		sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 0.0f);
+	sl_matmul(dw, dout, in, SL_TRANS_T, SL_TRANS_N, OC, C, B, 1.0f, 0.0f);
+	memset(dbias, 0, (size_t)OC * sizeof *dbias);
+	for (int b = 0; b < B; b++) {
+		const float *d = dout + (size_t)b * OC;
+		for (int o = 0; o < OC; o++)
+			dbias[o] += d[o];
+	}
+}
+
 /* Backward through the stack from dy (B,O), the rows' input x. */
 static void backward(const struct sl_net *net, struct ws *w, const float *x,
                      int B)
@@ -591,13 +611,13 @@ static void backward(const struct sl_net *net, struct ws *w, const float *x,
 		in = i ? w->a[i - 1] : x;
 		n = (size_t)B * l->out;
 		need = i > 0; /* the input itself needs no gradient */
-		if (need && l->kind != SL_LAYER_RELU)
+		if (need && l->kind != SL_LAYER_RELU && l->kind != SL_LAYER_LINEAR)
 			memset(din, 0, (size_t)B * l->in * sizeof *din);
 		switch (l->kind) {
 		case SL_LAYER_LINEAR:
-			sl_linear_backward(need ? din : NULL, GRAD(net, w, l->w),
-			                   GRAD(net, w, l->b), d, in, PARAM(net, l->w), B, l->in,
-			                   l->out);
+			linear_backward_set(need ? din : NULL, GRAD(net, w, l->w),
+			                    GRAD(net, w, l->b), d, in, PARAM(net, l->w), B, l->in,
+			                    l->out);
 			break;
 		case SL_LAYER_RELU:
 			if (need)
@@ -721,10 +741,18 @@ static void step_job(void *arg, int wi, int nw)
 
 	sl_pool_share(wi, nw, (size_t)r->B, &b0, &b1);
 	b = (int)(b1 - b0);
-	memset(w->grad, 0, net->P.n * sizeof *w->grad);
 	w->loss = 0.0;
-	if (b == 0)
+	if (b == 0) { /* an idle worker adds nothing */
+		memset(w->grad, 0, net->P.n * sizeof *w->grad);
 		return;
+	}
+	/* Linear layers write their gradients whole; the others add to them. */
+	for (int i = 0; i < net->n; i++)
+		if (net->L[i].kind == SL_LAYER_CONV2D) {
+			const struct sl_param *pw = &net->P.t[net->L[i].w], *pb = &net->P.t[net->L[i].b];
+			memset(w->grad + pw->off, 0, pw->n * sizeof *w->grad);
+			memset(w->grad + pb->off, 0, pb->n * sizeof *w->grad);
+		}
 	x = gather(r, w, b0, b1);
 	y = forward(net, w, x, b, 1, r->seed, (int64_t)b0);
 	memset(w->d0, 0, (size_t)b * net->O * sizeof *w->d0);
@@ -780,24 +808,37 @@ float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
 }
 
 /* The optimizer over one range of the block, in pieces that stay in
- * cache: the workers' gradients summed (when not yet), then the update,
- * with a private copy of the optimizer so every piece sees the same step
- * count.  Element-wise, so the split changes no result. */
-#define PIECE 8192
+ * cache.  When the workers' gradients are not yet summed, a piece's sum
+ * g0 + g1 + ... (in that order) goes to a buffer on this worker's stack,
+ * so no worker writes into memory that another core holds; then the
+ * update, with a private copy of the optimizer so that every piece sees
+ * the same step count.  Element-wise, so the split changes no result. */
+#define PIECE 4096
 static void update_job(void *arg, int wi, int nw)
 {
 	struct sl_net_run *r = arg;
 	struct sl_params *P = &r->net->P;
+	float sum[PIECE];
 	size_t e0, e1;
 
 	sl_pool_share(wi, nw, P->n, &e0, &e1);
 	for (size_t a = e0; a < e1; a += PIECE) {
-		size_t b = a + PIECE < e1 ? a + PIECE : e1;
+		size_t b = a + PIECE < e1 ? a + PIECE : e1, n = b - a;
 		size_t nd = P->ndecay > a ? (P->ndecay < b ? P->ndecay : b) - a : 0;
 		struct sl_optim o = *r->optim;
-		if (r->unreduced)
-			reduce_range(r, a, b);
-		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, P->grad + a, b - a, nd);
+		const float *g = P->grad + a;
+		if (r->unreduced) {
+			const float *g1 = r->ws[1].grad + a;
+			for (size_t e = 0; e < n; e++)
+				sum[e] = g[e] + g1[e];
+			for (int k = 2; k < r->nw; k++) {
+				const float *gk = r->ws[k].grad + a;
+				for (size_t e = 0; e < n; e++)
+					sum[e] += gk[e];
+			}
+			g = sum;
+		}
+		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, g, n, nd);
 	}
 }
 

@@ -41,7 +41,9 @@ struct start {
 };
 
 /* Spin iterations before a worker sleeps (a few microseconds). */
+#ifndef SPIN
 #define SPIN 20000
+#endif
 
 static void *worker(void *v)
 {
