@@ -807,12 +807,32 @@ float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
 	return (float)loss;
 }
 
+/* Flushes subnormal values (below FLT_MIN in magnitude) to zero, with
+ * integer bit tests that vectorise.  Adam's first moment decays by beta1
+ * each step a weight's gradient is zero (a pixel that is almost always
+ * blank, a dead ReLU) and soon falls below FLT_MIN; subnormal arithmetic
+ * costs x86 a microcode assist per operation, and with 12% of the moments
+ * subnormal (Fashion-MNIST's MLP after four epochs) the update ran 4.6
+ * times slower.  The flush is what the FPU's flush-to-zero mode would do,
+ * confined to the optimizer's arrays; the step a subnormal moment would
+ * have taken (lr * 1e-38 / eps) moves no weight of ordinary size. */
+static void flush_subnormals(float *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t bits;
+		memcpy(&bits, &a[i], sizeof bits);
+		bits &= 0u - (uint32_t)((bits & 0x7f800000u) != 0);
+		memcpy(&a[i], &bits, sizeof bits);
+	}
+}
+
 /* The optimizer over one range of the block, in pieces that stay in
  * cache.  When the workers' gradients are not yet summed, a piece's sum
  * g0 + g1 + ... (in that order) goes to a buffer on this worker's stack,
  * so no worker writes into memory that another core holds; then the
  * update, with a private copy of the optimizer so that every piece sees
- * the same step count.  Element-wise, so the split changes no result. */
+ * the same step count, and the moments' subnormals flushed.  Element-wise,
+ * so the split changes no result. */
 #define PIECE 4096
 static void update_job(void *arg, int wi, int nw)
 {
@@ -839,6 +859,8 @@ static void update_job(void *arg, int wi, int nw)
 			g = sum;
 		}
 		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, g, n, nd);
+		flush_subnormals(P->m + a, n);
+		flush_subnormals(P->v + a, n);
 	}
 }
 

@@ -1029,8 +1029,9 @@ float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
 /* Sums the last step's gradient into P.grad (clipping needs it whole). */
 void sl_net_run_grad(struct sl_net_run *r);
 /* One optimizer step over the parameters, the gradient summed first when
- * it is not yet, split over the workers (the same result as
- * sl_net_run_grad and one sl_optim_step over the block). */
+ * it is not yet, split over the workers: the same result as sl_net_run_grad
+ * and one sl_optim_step over the block, except that moments (P.m, P.v)
+ * below FLT_MIN are then flushed to zero (subnormals are slow). */
 void sl_net_run_update(struct sl_net_run *r, struct sl_optim *o);
 /* Outputs (N,O) for N rows of X, without dropout. */
 void sl_net_run_predict(struct sl_net_run *r, const float *X, int64_t N,

@@ -233,6 +233,29 @@ static void test_threads(void)
 		free(v);
 		sl_net_run_free(r);
 	}
+	/* subnormal moments are flushed to zero, leaving the weights as the
+	 * plain step leaves them */
+	{
+		struct sl_net_run *r = sl_net_run_new(&net, 2, N);
+		float *m = sl_xmalloc(net.P.n * sizeof *m), *v = sl_xmalloc(net.P.n * sizeof *v);
+		sl_optim_init(&o1, SL_OPTIM_ADAM);
+		o2 = o1;
+		for (size_t i = 0; i < net.P.n; i++) {
+			net.P.grad[i] = i % 3 ? 0.01f : 0.0f;
+			net.P.m[i] = m[i] = i % 3 ? 1e-3f : 1e-39f;
+			net.P.v[i] = v[i] = 1e-6f;
+		}
+		memcpy(p1, net.P.data, net.P.n * sizeof *p1);
+		sl_optim_step(&o1, p1, m, v, net.P.grad, net.P.n, net.P.ndecay);
+		sl_net_run_update(r, &o2);
+		ok(memcmp(p1, net.P.data, net.P.n * sizeof *p1) == 0,
+		   "weights as sl_optim_step leaves them");
+		ok(m[0] != 0.0f && net.P.m[0] == 0.0f && net.P.m[1] == m[1],
+		   "a subnormal moment is flushed to zero, normal ones kept");
+		free(m);
+		free(v);
+		sl_net_run_free(r);
+	}
 	free(g1);
 	free(p1);
 	sl_net_free(&net);
