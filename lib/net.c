@@ -455,16 +455,16 @@ static void ws_free(struct ws *w, const struct sl_net *net, int first)
 #define GRAD(net, w, i) ((i) >= 0 ? (w)->grad + (net)->P.t[i].off : NULL)
 #define GOLDEN 0x9e3779b97f4a7c15ULL
 
-/* Runs the stack on B rows x (B,D); returns the output (B,O).  Dropout is
- * on when train is set; its masks are those of elements row0*width + i of
- * the whole batch. */
+/* Runs layers first.. of the stack on B rows x, the input of layer first;
+ * returns the output (B,O).  Dropout is on when train is set; its masks
+ * are those of elements row0*width + i of the whole batch. */
 static const float *forward(const struct sl_net *net, struct ws *w,
                             const float *x, int B, int train, uint64_t seed,
-                            int64_t row0)
+                            int64_t row0, int first)
 {
 	const float *in = x;
 
-	for (int i = 0; i < net->n; i++) {
+	for (int i = first; i < net->n; i++) {
 		const struct sl_layer *l = &net->L[i];
 		float *out = w->a[i];
 		size_t n = (size_t)B * l->out;
@@ -592,13 +592,15 @@ static void linear_backward_set(float *din, float *dw, float *dbias,
 	}
 }
 
-/* Backward through the stack from dy (B,O), the rows' input x. */
+/* Backward through layers n-1 .. first from dy (B,O) in w->d0, x being
+ * the input of layer first.  The gradient of x goes to dx when given
+ * (B rows of layer first's width), else nowhere. */
 static void backward(const struct sl_net *net, struct ws *w, const float *x,
-                     int B)
+                     int B, int first, float *dx)
 {
 	float *d = w->d0, *din = w->d1;
 
-	for (int i = net->n - 1; i >= 0; i--) {
+	for (int i = net->n - 1; i >= first; i--) {
 		const struct sl_layer *l = &net->L[i];
 		const float *in;
 		size_t n;
@@ -608,9 +610,11 @@ static void backward(const struct sl_net *net, struct ws *w, const float *x,
 			i -= 2;
 			l = &net->L[i];
 		}
-		in = i ? w->a[i - 1] : x;
+		in = i > first ? w->a[i - 1] : x;
 		n = (size_t)B * l->out;
-		need = i > 0; /* the input itself needs no gradient */
+		need = i > first || dx; /* the input itself needs no gradient */
+		if (i == first && dx)
+			din = dx;
 		if (need && l->kind != SL_LAYER_RELU && l->kind != SL_LAYER_LINEAR)
 			memset(din, 0, (size_t)B * l->in * sizeof *din);
 		switch (l->kind) {
@@ -682,7 +686,28 @@ struct sl_net_run {
 	uint64_t seed;
 	struct sl_optim *optim;
 	int unreduced; /* P.grad holds worker 0's part alone */
+	/* The first layer split by output columns (see sl_net_run_new). */
+	int split, pending; /* pending: its weight gradient is not computed yet */
+	float *z0, *dz0;    /* its output and that output's gradient (B, OC) */
+	float **xfull;      /* each worker's copy of the batch's inputs (B, D) */
 };
+
+/* With several workers and a linear first layer (every MLP), training
+ * splits that layer by its outputs instead of by rows: worker w computes
+ * output columns [c0, c1) for the whole batch, later the gradient of the
+ * weight rows [c0, c1) from the whole batch, and updates those rows.  The
+ * first layer holds most of an MLP's weights, and this way its weights,
+ * their gradients and their moments never leave the core that owns them;
+ * only the layer's output and its gradient (B x OC floats each way) are
+ * shared.  Splitting rows instead made each step move the weights and a
+ * gradient block between the cores, which on the two-core machine we
+ * measured cost as much as the arithmetic it saved.  The sums and their
+ * order depend on the thread count alone, as before. */
+static int splits_first(const struct sl_net *net, int nthreads)
+{
+	return nthreads > 1 && net->n > 1 && net->L[0].kind == SL_LAYER_LINEAR &&
+	       net->L[0].out >= nthreads;
+}
 
 struct sl_net_run *sl_net_run_new(struct sl_net *net, int nthreads, int maxbatch)
 {
@@ -696,6 +721,14 @@ struct sl_net_run *sl_net_run_new(struct sl_net *net, int nthreads, int maxbatch
 	r->ws = sl_xcalloc((size_t)nthreads, sizeof *r->ws);
 	for (int w = 0; w < nthreads; w++)
 		ws_init(&r->ws[w], net, r->cap, w == 0);
+	if ((r->split = splits_first(net, nthreads))) {
+		size_t B = (size_t)r->cap * nthreads, OC = (size_t)net->L[0].out;
+		r->z0 = sl_xmalloc(B * OC * sizeof *r->z0);
+		r->dz0 = sl_xmalloc(B * OC * sizeof *r->dz0);
+		r->xfull = sl_xcalloc((size_t)nthreads, sizeof *r->xfull);
+		for (int w = 0; w < nthreads; w++)
+			r->xfull[w] = sl_xmalloc(B * (size_t)net->D * sizeof **r->xfull);
+	}
 	if (nthreads > 1)
 		sl_blas_threads(1);
 	return r;
@@ -708,26 +741,123 @@ void sl_net_run_free(struct sl_net_run *r)
 	sl_pool_free(r->pool);
 	for (int w = 0; w < r->nw; w++)
 		ws_free(&r->ws[w], r->net, w == 0);
+	if (r->split) {
+		for (int w = 0; w < r->nw; w++)
+			free(r->xfull[w]);
+		free(r->xfull);
+		free(r->z0);
+		free(r->dz0);
+	}
 	free(r->ws);
 	free(r);
 }
 
-/* Gathers rows [b0, b1) of the batch into the worker's buffers. */
+/* Gathers rows [b0, b1) of the batch (their inputs only when x is set)
+ * into the worker's buffers. */
 static const float *gather(struct sl_net_run *r, struct ws *w, size_t b0,
-                           size_t b1)
+                           size_t b1, int x)
 {
 	const struct sl_net *net = r->net;
 	size_t D = (size_t)net->D, O = (size_t)net->O;
 
 	for (size_t b = b0; b < b1; b++) {
 		int64_t row = r->rows ? r->rows[b] : (int64_t)b;
-		memcpy(w->x + (b - b0) * D, r->X + (size_t)row * D, D * sizeof(float));
+		if (x)
+			memcpy(w->x + (b - b0) * D, r->X + (size_t)row * D, D * sizeof(float));
 		if (r->cls)
 			w->cls[b - b0] = r->cls[row];
 		if (r->vals)
 			memcpy(w->tgt + (b - b0) * O, r->vals + (size_t)row * O, O * sizeof(float));
 	}
 	return w->x;
+}
+
+/* Split first layer, forward: the whole batch's inputs into this worker's
+ * copy, then output columns [c0, c1): z0[:, c0:c1] = x . w[c0:c1]^T + b. */
+static void first_forward_job(void *arg, int wi, int nw)
+{
+	struct sl_net_run *r = arg;
+	const struct sl_net *net = r->net;
+	const struct sl_layer *l = &net->L[0];
+	size_t c0, c1, D = (size_t)net->D, OC = (size_t)l->out;
+	float *x = r->xfull[wi];
+	const float *bias = PARAM(net, l->b);
+
+	for (int b = 0; b < r->B; b++) {
+		int64_t row = r->rows ? r->rows[b] : (int64_t)b;
+		memcpy(x + (size_t)b * D, r->X + (size_t)row * D, D * sizeof *x);
+	}
+	sl_pool_share(wi, nw, OC, &c0, &c1);
+	for (int b = 0; b < r->B; b++)
+		memcpy(r->z0 + (size_t)b * OC + c0, bias + c0, (c1 - c0) * sizeof *bias);
+	sl_matmul_ld(r->z0 + c0, (int)OC, x, (int)D, PARAM(net, l->w) + c0 * D, (int)D,
+	             SL_TRANS_N, SL_TRANS_T, r->B, (int)(c1 - c0), (int)D, 1.0f, 1.0f);
+}
+
+/* Split first layer, backward: the gradients of weight rows and biases
+ * [c0, c1) from the whole batch, written into P.grad (the layer's sums,
+ * in its order: over the batch in one GEMM, the biases row by row). */
+static void first_backward(struct sl_net_run *r, int wi, int nw)
+{
+	const struct sl_net *net = r->net;
+	const struct sl_layer *l = &net->L[0];
+	size_t c0, c1, D = (size_t)net->D, OC = (size_t)l->out;
+	float *db = net->P.grad + net->P.t[l->b].off;
+
+	sl_pool_share(wi, nw, OC, &c0, &c1);
+	sl_matmul_ld(net->P.grad + net->P.t[l->w].off + c0 * D, (int)D, r->dz0 + c0,
+	             (int)OC, r->xfull[wi], (int)D, SL_TRANS_T, SL_TRANS_N,
+	             (int)(c1 - c0), (int)D, r->B, 1.0f, 0.0f);
+	memset(db + c0, 0, (c1 - c0) * sizeof *db);
+	for (int b = 0; b < r->B; b++) {
+		const float *d = r->dz0 + (size_t)b * OC;
+		for (size_t c = c0; c < c1; c++)
+			db[c] += d[c];
+	}
+}
+
+/* The ranges of the parameter block worker wi of nw updates (and, when
+ * the gradients are unreduced, sums): [a, b) with sum set when the
+ * workers' blocks must be added.  Without the split, one share of the
+ * block.  With it, the first layer's weight rows and biases the worker
+ * owns (their gradient is whole in P.grad), and a share of the rest. */
+struct range {
+	size_t a, b;
+	int sum;
+};
+
+static int my_ranges(const struct sl_net_run *r, int wi, int nw, struct range *out)
+{
+	const struct sl_params *P = &r->net->P;
+	size_t c0, c1, s0, s1, D = (size_t)r->net->D, pos = 0;
+	const struct sl_param *pw, *pb;
+	size_t cut[2][2];
+	int n = 0;
+
+	if (!r->split) {
+		sl_pool_share(wi, nw, P->n, &out[0].a, &out[0].b);
+		out[0].sum = 1;
+		return 1;
+	}
+	pw = &P->t[r->net->L[0].w];
+	pb = &P->t[r->net->L[0].b];
+	sl_pool_share(wi, nw, (size_t)r->net->L[0].out, &c0, &c1);
+	out[n++] = (struct range){pw->off + c0 * D, pw->off + c1 * D, 0};
+	out[n++] = (struct range){pb->off + c0, pb->off + c1, 0};
+	/* the rest: [0, P->n) without the two tensors, in index order */
+	cut[0][0] = pw->off < pb->off ? pw->off : pb->off;
+	cut[0][1] = cut[0][0] + (pw->off < pb->off ? pw->n : pb->n);
+	cut[1][0] = pw->off < pb->off ? pb->off : pw->off;
+	cut[1][1] = cut[1][0] + (pw->off < pb->off ? pb->n : pw->n);
+	sl_pool_share(wi, nw, P->n - pw->n - pb->n, &s0, &s1);
+	for (int i = 0; i <= 2; i++) { /* the three gaps around the cuts */
+		size_t ga = i == 0 ? 0 : cut[i - 1][1], gb = i == 2 ? P->n : cut[i][0];
+		size_t len = gb - ga, lo = s0 > pos ? s0 - pos : 0, hi = s1 - pos;
+		if (s1 > pos && lo < len)
+			out[n++] = (struct range){ga + lo, ga + (hi < len ? hi : len), 1};
+		pos += len;
+	}
+	return n;
 }
 
 static void step_job(void *arg, int wi, int nw)
@@ -753,11 +883,13 @@ static void step_job(void *arg, int wi, int nw)
 			memset(w->grad + pw->off, 0, pw->n * sizeof *w->grad);
 			memset(w->grad + pb->off, 0, pb->n * sizeof *w->grad);
 		}
-	x = gather(r, w, b0, b1);
-	y = forward(net, w, x, b, 1, r->seed, (int64_t)b0);
+	x = gather(r, w, b0, b1, !r->split);
+	if (r->split) /* layer 0 ran column by column; start from its output */
+		x = r->z0 + b0 * (size_t)net->L[0].out;
+	y = forward(net, w, x, b, 1, r->seed, (int64_t)b0, r->split);
 	memset(w->d0, 0, (size_t)b * net->O * sizeof *w->d0);
 	w->loss = loss_forward_backward(net, w, y, w->d0, b, (float)b / (float)r->B);
-	backward(net, w, x, b);
+	backward(net, w, x, b, r->split, r->split ? r->dz0 + b0 * (size_t)net->L[0].out : NULL);
 }
 
 /* Adds the other workers' gradient blocks into P.grad over [e0, e1),
@@ -776,17 +908,22 @@ static void reduce_range(struct sl_net_run *r, size_t e0, size_t e1)
 static void reduce_job(void *arg, int wi, int nw)
 {
 	struct sl_net_run *r = arg;
-	size_t e0, e1;
+	struct range rg[5];
+	int n;
 
-	sl_pool_share(wi, nw, r->net->P.n, &e0, &e1);
-	reduce_range(r, e0, e1);
+	if (r->pending)
+		first_backward(r, wi, nw);
+	n = my_ranges(r, wi, nw, rg);
+	for (int i = 0; i < n; i++)
+		if (rg[i].sum && r->unreduced)
+			reduce_range(r, rg[i].a, rg[i].b);
 }
 
 void sl_net_run_grad(struct sl_net_run *r)
 {
-	if (r->unreduced)
+	if (r->unreduced || r->pending)
 		sl_pool_run(r->pool, reduce_job, r);
-	r->unreduced = 0;
+	r->unreduced = r->pending = 0;
 }
 
 float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
@@ -797,8 +934,11 @@ float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
 	SL_ASSERT(B >= 1 && B <= r->cap * r->nw);
 	r->X = X, r->rows = rows, r->cls = cls, r->vals = vals;
 	r->B = B, r->seed = seed;
+	if (r->split)
+		sl_pool_run(r->pool, first_forward_job, r);
 	sl_pool_run(r->pool, step_job, r);
 	r->unreduced = r->nw > 1;
+	r->pending = r->split;
 	for (int w = 0; w < r->nw; w++) {
 		size_t b0, b1;
 		sl_pool_share(w, r->nw, (size_t)B, &b0, &b1);
@@ -839,36 +979,40 @@ static void update_job(void *arg, int wi, int nw)
 	struct sl_net_run *r = arg;
 	struct sl_params *P = &r->net->P;
 	float sum[PIECE];
-	size_t e0, e1;
+	struct range rg[5];
+	int nr;
 
-	sl_pool_share(wi, nw, P->n, &e0, &e1);
-	for (size_t a = e0; a < e1; a += PIECE) {
-		size_t b = a + PIECE < e1 ? a + PIECE : e1, n = b - a;
-		size_t nd = P->ndecay > a ? (P->ndecay < b ? P->ndecay : b) - a : 0;
-		struct sl_optim o = *r->optim;
-		const float *g = P->grad + a;
-		if (r->unreduced) {
-			const float *g1 = r->ws[1].grad + a;
-			for (size_t e = 0; e < n; e++)
-				sum[e] = g[e] + g1[e];
-			for (int k = 2; k < r->nw; k++) {
-				const float *gk = r->ws[k].grad + a;
+	if (r->pending)
+		first_backward(r, wi, nw);
+	nr = my_ranges(r, wi, nw, rg);
+	for (int i = 0; i < nr; i++)
+		for (size_t a = rg[i].a; a < rg[i].b; a += PIECE) {
+			size_t b = a + PIECE < rg[i].b ? a + PIECE : rg[i].b, n = b - a;
+			size_t nd = P->ndecay > a ? (P->ndecay < b ? P->ndecay : b) - a : 0;
+			struct sl_optim o = *r->optim;
+			const float *g = P->grad + a;
+			if (rg[i].sum && r->unreduced) {
+				const float *g1 = r->ws[1].grad + a;
 				for (size_t e = 0; e < n; e++)
-					sum[e] += gk[e];
+					sum[e] = g[e] + g1[e];
+				for (int k = 2; k < r->nw; k++) {
+					const float *gk = r->ws[k].grad + a;
+					for (size_t e = 0; e < n; e++)
+						sum[e] += gk[e];
+				}
+				g = sum;
 			}
-			g = sum;
+			sl_optim_step(&o, P->data + a, P->m + a, P->v + a, g, n, nd);
+			flush_subnormals(P->m + a, n);
+			flush_subnormals(P->v + a, n);
 		}
-		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, g, n, nd);
-		flush_subnormals(P->m + a, n);
-		flush_subnormals(P->v + a, n);
-	}
 }
 
 void sl_net_run_update(struct sl_net_run *r, struct sl_optim *o)
 {
 	r->optim = o;
 	sl_pool_run(r->pool, update_job, r);
-	r->unreduced = 0;
+	r->unreduced = r->pending = 0;
 	o->t++;
 }
 
@@ -882,7 +1026,7 @@ static void predict_job(void *arg, int wi, int nw)
 	sl_pool_share(wi, nw, (size_t)r->B, &b0, &b1);
 	if (b1 > b0) {
 		const float *y = forward(net, w, r->X + b0 * (size_t)net->D, (int)(b1 - b0),
-		                         0, 0, 0);
+		                         0, 0, 0, 0);
 		memcpy(r->out + b0 * (size_t)net->O, y, (b1 - b0) * net->O * sizeof *y);
 	}
 }

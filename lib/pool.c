@@ -40,9 +40,11 @@ struct start {
 	int w;
 };
 
-/* Spin iterations before a worker sleeps (a few microseconds). */
+/* Spin iterations before a worker sleeps (some tens of microseconds: a
+ * training step dispatches three jobs, and waking a sleeping thread costs
+ * more in a VM than spinning through the gap). */
 #ifndef SPIN
-#define SPIN 20000
+#define SPIN 100000
 #endif
 
 static void *worker(void *v)
