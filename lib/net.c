@@ -22,7 +22,9 @@
  * the gradient of the batch mean.  The blocks are then summed element by
  * element, worker 0 first, each worker summing one range of elements:
  * the order of every sum is fixed by the thread count, so training is
- * bit-reproducible for a given --threads.  Dropout masks are drawn per
+ * bit-reproducible for a given --threads.  A linear first layer is split
+ * by output units instead (see splits_first): it holds most of an MLP's
+ * weights, and this keeps them on one core.  Dropout masks are drawn per
  * element of the whole batch (the layer's seed advanced by the share's
  * first element), so they do not depend on the thread count at all.
  *
