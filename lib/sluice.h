@@ -819,6 +819,25 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 /* Floating-point operations of one training step over B*T tokens. */
 double sl_gpt_flops(const struct sl_gpt *g, int B, int T);
 
+/* A runner for training and evaluating a GPT over batches of up to maxB
+ * sequences of T tokens with nthreads workers (lib/gptrun.c).  Workers own
+ * their activations and call single-threaded BLAS; their gradients are
+ * summed in a fixed order, so results are bit-reproducible for a given
+ * nthreads.  The model's parameters are read, never written. */
+struct sl_gpt_run;
+struct sl_gpt_run *sl_gpt_run_new(struct sl_gpt *g, int maxB, int T, int nthreads);
+void sl_gpt_run_free(struct sl_gpt_run *r);
+/* Forward and backward over b <= maxB sequences: ids and targets hold b*T
+ * tokens each.  Leaves the gradient of the mean loss in g->P.grad
+ * (overwritten, not accumulated) and returns the mean loss.  seed draws
+ * the dropout masks. */
+float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
+                      int b, uint64_t seed);
+/* The summed loss (nats) over b <= maxB sequences, without dropout or
+ * gradients.  With nll, the loss of each of the b*T positions. */
+double sl_gpt_run_loss(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
+                       int b, float *nll);
+
 /* ---------------------------------------------------------- tokenizer */
 
 /* Byte-level BPE or character tokenizers (lib/tok.c). */
