@@ -22,6 +22,7 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -50,6 +51,48 @@ struct hashset {
 	size_t cap, n;
 };
 
+/* Zeroed memory for a table.  Large tables are mapped on their own and
+ * asked for huge pages: a table far larger than the caches is touched at
+ * random, and with 4 KiB pages nearly every look-up would also miss the
+ * TLB, and filling it would take one page fault per 4 KiB. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *table_alloc(size_t n)
+{
+	void *p;
+
+	if (n < 2 * HUGE_PAGE)
+		return sl_xcalloc(1, n);
+	n = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	/* map a huge page more and trim, so the table starts on one */
+	p = mmap(NULL, n + HUGE_PAGE, PROT_READ | PROT_WRITE,
+	         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		sl_die(1, "out of memory (a table of %zu bytes)", n);
+	{
+		uintptr_t a = (uintptr_t)p, al = (a + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+		if (al > a)
+			munmap(p, al - a);
+		munmap((char *)al + n, HUGE_PAGE - (al - a));
+		p = (void *)al;
+	}
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+static void table_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	if (n < 2 * HUGE_PAGE) {
+		free(p);
+		return;
+	}
+	munmap(p, (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+}
+
 /* Inserts h; returns 1 if it was new. */
 static int hashset_add(struct hashset *s, uint64_t h0, uint64_t h1)
 {
@@ -59,7 +102,7 @@ static int hashset_add(struct hashset *s, uint64_t h0, uint64_t h1)
 		h1 = 1;
 	if (4 * (s->n + 1) > 3 * s->cap) {
 		size_t ncap = s->cap ? 2 * s->cap : 1 << 16;
-		uint64_t(*ns)[2] = sl_xcalloc(ncap, sizeof *ns);
+		uint64_t(*ns)[2] = table_alloc(ncap * sizeof *ns);
 		for (size_t j = 0; j < s->cap; j++) {
 			if (!s->slot[j][0] && !s->slot[j][1])
 				continue;
@@ -69,7 +112,7 @@ static int hashset_add(struct hashset *s, uint64_t h0, uint64_t h1)
 			ns[i][0] = s->slot[j][0];
 			ns[i][1] = s->slot[j][1];
 		}
-		free(s->slot);
+		table_free(s->slot, s->cap * sizeof *ns);
 		s->slot = ns;
 		s->cap = ncap;
 	}
@@ -751,6 +794,18 @@ int main(int argc, char **argv)
 				uint64_t h[2];
 				if (!o.keys && !o.fold) {
 					sl_hash128(raw, rawn, o.seed, h);
+				} else if (nk == 1 && !o.fold) {
+					/* one key field: its bytes, its kind in the seed */
+					const struct sl_value *x = &v[kidx[0]];
+					uint64_t ks = o.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(x->kind + 1));
+					if (x->kind == SL_INT || x->kind == SL_FLOAT)
+						sl_hash128(&x->u.i, 8, ks, h);
+					else if (x->kind == SL_BOOL)
+						sl_hash128(&x->u.b, sizeof x->u.b, ks, h);
+					else if (x->kind == SL_NIL)
+						sl_hash128("", 0, ks, h);
+					else
+						sl_hash128(x->u.s.p, x->u.s.n, ks, h);
 				} else {
 					key_bytes(&kb, v, kidx, nk, o.fold);
 					sl_hash128(kb.p, kb.n, o.seed, h);
@@ -865,7 +920,7 @@ int main(int argc, char **argv)
 		        (unsigned long long)nread,
 		        (unsigned long long)(nread - nexact - nnear),
 		        (unsigned long long)nexact, (unsigned long long)nnear);
-	free(seen.slot);
+	table_free(seen.slot, seen.cap * sizeof *seen.slot);
 	free(kidx);
 	near_free(&nr);
 	sl_buf_free(&kb);

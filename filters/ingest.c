@@ -39,6 +39,7 @@ enum {
 	OPT_TYPES,
 	OPT_LABELS,
 	OPT_REPLACE_INVALID,
+	OPT_NO_PROVENANCE,
 };
 
 _Noreturn static void usage(int status);
@@ -186,6 +187,12 @@ static void check_applies(const struct opts *o, int csv_seen, int infer_seen)
 		        format_name(o->format));
 		usage(2);
 	}
+	if (o->no_provenance && (tabular || json || o->format == FMT_IDX)) {
+		sl_warn("--no-provenance applies to the text formats (lines, "
+		        "paragraphs, fortune, file, dir), not %s",
+		        format_name(o->format));
+		usage(2);
+	}
 	if (o->labels && o->format != FMT_IDX) {
 		sl_warn("--labels applies to --format idx");
 		usage(2);
@@ -204,6 +211,7 @@ int main(int argc, char **argv)
 		{"types", required_argument, 0, OPT_TYPES},
 		{"labels", required_argument, 0, OPT_LABELS},
 		{"replace-invalid", no_argument, 0, OPT_REPLACE_INVALID},
+		{"no-provenance", no_argument, 0, OPT_NO_PROVENANCE},
 		{0, 0, 0, 0},
 	};
 	struct sl_cli cli = {0};
@@ -262,6 +270,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_REPLACE_INVALID:
 			o.replace_invalid = 1;
+			break;
+		case OPT_NO_PROVENANCE:
+			o.no_provenance = 1;
 			break;
 		default:
 			usage(2);
@@ -326,7 +337,8 @@ _Noreturn static void usage(int status)
 	        "usage: sluice-ingest [-f] [-o file] [--zstd[=level]] [--format format]\n"
 	        "           [--no-header] [--pad] [--na token[,token...]]\n"
 	        "           [--infer-rows n] [--types field:type[,field:type...]]\n"
-	        "           [--labels file] [--replace-invalid] [file ...]\n");
+	        "           [--labels file] [--replace-invalid] [--no-provenance]\n"
+	        "           [file ...]\n");
 	if (status == 0)
 		printf("formats: csv tsv jsonl json lines paragraphs file fortune dir idx\n");
 	exit(status);

@@ -251,6 +251,7 @@ usage_error "--labels without idx" --labels lab quoted.csv
 usage_error "--no-header on JSON" --no-header one.json
 usage_error "--na on text" --format lines --na NA quoted.csv
 usage_error "--types on text" --format lines --types text:str quoted.csv
+usage_error "--no-provenance on CSV" --no-provenance quoted.csv
 usage_error "dir without a directory" --format dir
 usage_error "two images files" --format idx img img
 usage_error "an unknown option" --bogus

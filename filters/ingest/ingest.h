@@ -42,6 +42,7 @@ struct typespec {
 struct opts {
 	enum format format;
 	int no_header, pad, replace_invalid;
+	int no_provenance; /* text formats: the text field only */
 	uint64_t infer_rows;
 	char **na; /* --na tokens */
 	size_t nna;
