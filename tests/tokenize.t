@@ -91,6 +91,70 @@ cp "$T/vbig.sl" "$T/vbig1.sl"
 sluice-tokenize --fit "$T/vbig.sl" --vocab-size 320 -o "$T/ebig.sl" "$T/big.sl" 2>/dev/null
 is_file "same corpus, same vocabulary bytes" "$T/vbig.sl" "$T/vbig1.sl"
 
+# threads: records are converted in batches over workers; the bytes written
+# do not depend on the thread count (nor does the lineage mention it).
+# 9000 records make three batches of 4096 at most; a second input adds a
+# second segment.
+$PY - "$T/many.sl" "$T/many2.sl" <<'PYEOF'
+import msgpack, random, sys
+rnd = random.Random(7)
+words = ["the", "cat", "sat", "on", "mat", "don't", "42", "\u00e9t\u00e9", "\u65e5\u672c", "  ", "\n"]
+for path, n in ((sys.argv[1], 9000), (sys.argv[2], 50)):
+    with open(path, "wb") as f:
+        f.write(msgpack.packb({"sluice": 1, "fields": [["k", "int"], ["text", "str"]], "lineage": []}))
+        for i in range(n):
+            t = None if i % 97 == 5 else " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 40)))
+            f.write(msgpack.packb([i, t]))
+PYEOF
+for n in 1 2 5; do
+	sluice-tokenize --threads $n --apply "$T/vbig.sl" -o "$T/th.sl" "$T/many.sl" "$T/many2.sl" 2>/dev/null
+	sluice-tokenize --threads=$n --decode "$T/vbig.sl" --out-field back -o "$T/thd.sl" "$T/th.sl" 2>/dev/null
+	mv "$T/th.sl" "$T/th$n.sl"
+	mv "$T/thd.sl" "$T/thd$n.sl"
+done
+is_file "encoding: 2 threads write the bytes 1 thread writes" "$T/th2.sl" "$T/th1.sl"
+is_file "encoding: 5 threads write the bytes 1 thread writes" "$T/th5.sl" "$T/th1.sl"
+is_file "decoding: 5 threads write the bytes 1 thread writes" "$T/thd5.sl" "$T/thd1.sl"
+is "every record, in order, each segment, round trip exact (missing stays missing)" \
+	"$($PY -c '
+import msgpack, sys
+objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+hs = [i for i, o in enumerate(objs) if isinstance(o, dict)]
+recs = [o for o in objs if not isinstance(o, dict)]
+print(len(hs), len(recs), [r[0] for r in recs] == list(range(9000)) + list(range(50)),
+      all(r[1] == r[3] for r in recs), sum(r[1] is None and r[2] is None for r in recs))' "$T/thd5.sl")" \
+	"2 9050 True True 94"
+sluice-tokenize --apply "$T/vbig.sl" -o "$T/th.sl" "$T/many.sl" "$T/many2.sl" 2>/dev/null
+is_file "the default (the cores) writes the same bytes" "$T/th.sl" "$T/th1.sl"
+is "the lineage leaves --threads out" \
+	"$($PY -c '
+import msgpack, sys
+h = next(iter(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)))
+print(h["lineage"][-2]["args"], h["lineage"][-1]["args"])' "$T/thd5.sl")" \
+	"['--apply', '$T/vbig.sl', '-o', '$T/th.sl', '$T/many.sl', '$T/many2.sl'] ['--decode', '$T/vbig.sl', '--out-field', 'back', '-o', '$T/thd.sl', '$T/th.sl']"
+# the first bad record in input order is the one reported, whichever worker
+# met it, even when a later batch also has one
+$PY - "$T/badmany.sl" <<'PYEOF'
+import msgpack, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(msgpack.packb({"sluice": 1, "fields": [["text", "str"]], "lineage": []}))
+    for i in range(9000):
+        f.write(msgpack.packb(["hello" if i not in (4500, 8800) else "hex"]))
+PYEOF
+run sluice-tokenize --threads 3 --apply "$T/vc.sl" -o "$T/bm.sl" "$T/badmany.sl"
+ok_rc "a bad record in a later batch: exit 1" 1
+is "... the first one is named, once" "$(cat "$T/err")" \
+	"sluice-tokenize: $T/badmany.sl: record 4501: field \"text\": byte 2: a character not in the vocabulary"
+is "... and no output is left" "$(ls "$T/bm.sl" 2>&1 >/dev/null | wc -l)" "1"
+head -c 100000 "$T/many.sl" > "$T/cut.sl"
+run sluice-tokenize --threads 2 --apply "$T/vbig.sl" "$T/cut.sl"
+ok_rc "a truncated stream: exit 1" 1
+like "... says where" "$(cat "$T/err")" "cut.sl: .*(truncated|record)"
+for bad in 0 x 257; do
+	run sluice-tokenize --threads $bad --apply "$T/vbig.sl" "$T/many.sl"
+	ok_rc "--threads $bad: exit 2" 2
+done
+
 # bad usage and input
 run sluice-tokenize "$T/a.sl"
 ok_rc "no mode: exit 2" 2
