@@ -838,6 +838,43 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
 double sl_gpt_run_loss(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
                        int b, float *nll);
 
+/* A key/value cache for generating with a GPT a token at a time
+ * (lib/kvcache.c): up to maxT tokens; the model is read, never written. */
+struct sl_gpt_kv;
+struct sl_gpt_kv *sl_gpt_kv_new(const struct sl_gpt *g);
+void sl_gpt_kv_free(struct sl_gpt_kv *c);
+/* Forgets the cached tokens (to slide a window, reset and feed again). */
+void sl_gpt_kv_reset(struct sl_gpt_kv *c);
+int sl_gpt_kv_len(const struct sl_gpt_kv *c);
+/* Feeds m >= 1 tokens at the next positions (len + m <= maxT) and returns
+ * the logits (V) that follow the last one, valid until the next feed. */
+const float *sl_gpt_kv_feed(struct sl_gpt_kv *c, const int32_t *ids, int m);
+
+/* ------------------------------------------------------------- sample */
+
+/* Choosing the next token from logits (lib/sample.c). */
+struct sl_sample_opts {
+	double temperature; /* >= 0, finite; 0: greedy (the arg max) */
+	int top_k;          /* >= 0; 0: no limit */
+	double top_p;       /* (0, 1]; 1: no limit */
+};
+
+/* NULL when the options are valid, else what is wrong with them. */
+const char *sl_sample_check(const struct sl_sample_opts *o);
+/* A sampler over V tokens with valid options. */
+struct sl_sampler;
+struct sl_sampler *sl_sampler_new(int V, const struct sl_sample_opts *o);
+void sl_sampler_free(struct sl_sampler *s);
+/* The distribution drawn from: n >= 1 kept tokens in walk order, *ids and
+ * *probs (summing to 1), valid until the next call.  Returns n, or -1 with
+ * the index of a NaN or infinite logit in *bad. */
+int sl_sampler_dist(struct sl_sampler *s, const float *logits, const int32_t **ids,
+                    const double **probs, int *bad);
+/* The next token, drawn with one sl_rng_uniform when more than one token
+ * remains (none otherwise); -1 with *bad as sl_sampler_dist. */
+int32_t sl_sampler_draw(struct sl_sampler *s, const float *logits, struct sl_rng *r,
+                        int *bad);
+
 /* ---------------------------------------------------------- tokenizer */
 
 /* Byte-level BPE or character tokenizers (lib/tok.c). */
