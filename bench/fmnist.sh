@@ -8,7 +8,7 @@
 #     (OMP_WAIT_POLICY=passive, its best 2-thread setting) against
 #     sluice-train --threads 1 and --threads 2
 #   CNN conv16-pool-conv32-pool-linear (20,490 parameters), 5 epochs
-#     (CNN=1): the same, PyTorch at 2 threads passive (its best)
+#     (CNN=1): the same, at 1 thread and at 2 (PyTorch passive)
 #   softmax regression (SKLEARN=1): scikit-learn's LogisticRegression
 #     (lbfgs, 100 iterations, ../shared/bench/fmnist_sklearn.py) against
 #     sluice-train --model softmax
@@ -40,6 +40,7 @@ mkdir -p "$OUT"
 [ -f "$OUT/test.sl" ] || "$BIN/sluice-ingest" --format idx --labels "$DATA/t10k-labels-idx1-ubyte.gz" \
 	-o "$OUT/test.sl" "$DATA/t10k-images-idx3-ubyte.gz"
 : > "$OUT/runs.txt"
+uptime > "$OUT/load.txt"
 
 # sluice NAME THREADS REP ARGS...: trains, evaluates on the test set, and
 # appends "NAME epoch-seconds... acc=ACC" to runs.txt
@@ -79,6 +80,8 @@ while [ $rep -le "$REPS" ]; do
 done
 if [ "$CNN" = 1 ]; then
 	torch torch-cnn-t2 2 1 --model cnn --epochs 5
+	sluice sluice-cnn-t1 1 1 --model cnn --conv 16,32 --epochs 5
+	torch torch-cnn-t1 1 1 --model cnn --epochs 5
 	sluice sluice-cnn-t2 2 1 --model cnn --conv 16,32 --epochs 5
 fi
 if [ "$SKLEARN" = 1 ]; then
@@ -90,8 +93,11 @@ if [ "$SKLEARN" = 1 ]; then
 	sluice sluice-softmax-t2 2 1 --model softmax --epochs 5 --lr 2e-3
 fi
 
-# the summary: medians per configuration and ratios
-$PY - "$OUT/runs.txt" <<'PYEOF' | tee "$OUT/summary.md"
+uptime >> "$OUT/load.txt"
+
+# the summary: medians per configuration and ratios, and the machine's
+# load at the start and the end of the run
+$PY - "$OUT/runs.txt" "$OUT/load.txt" <<'PYEOF' | tee "$OUT/summary.md"
 import collections, statistics, sys
 runs = collections.defaultdict(lambda: {"t": [], "acc": []})
 for line in open(sys.argv[1]):
@@ -113,4 +119,7 @@ for k, v in runs.items():
           " ".join("%.4f" % a for a in sorted(set(v["acc"]))),
           "%.2fx" % (med[k] / r1) if r1 and k.startswith("sluice") else "",
           "%.2fx" % (med[k] / r2) if r2 and k.startswith("sluice") else ""))
+print()
+for line, when in zip(open(sys.argv[2]), ("start", "end")):
+    print("load at the %s: %s" % (when, line.strip().split("load average: ")[-1]))
 PYEOF
