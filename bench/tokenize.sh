@@ -4,6 +4,8 @@
 #
 #   bench/tokenize.sh        (REPS=3 runs each, median; WORK=/tmp/sluice-bench)
 #
+# Encoding is timed on one thread (the goal) and on all the cores.
+#
 # Corpus: tinyshakespeare + Debian's fortunes, made by the anchor generator
 # ../shared/bench/gen_data.py corpus (or SHARED_BENCH); one record per line.
 # Needs: sentencepiece, python3-msgpack (Debian).
@@ -38,19 +40,21 @@ measure() {
 }
 
 {
-	echo "# $(date -u +%FT%TZ) $(nproc) cores; corpus $C ($BYTES bytes); vocabulary $V; median of $REPS"
+	echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); corpus $C ($BYTES bytes); vocabulary $V; median of $REPS"
 	measure spm_train "spm_train --input='$C' --model_type=bpe --vocab_size=$V --input_sentence_size=0 --num_threads=1 --model_prefix='$W/spm'"
 	measure sluice_fit "'$BIN/sluice-tokenize' --fit-only '$W/vocab.sl' --vocab-size $V '$W/spm_corpus.sl'"
 	measure spm_encode_x10 "spm_encode --model='$W/spm.model' --output_format=id < '$W/corpus10.txt' > '$W/spm.ids'"
-	measure sluice_encode_x10 "'$BIN/sluice-tokenize' --apply '$W/vocab.sl' -o '$W/enc.sl' '$W/corpus10.sl'"
+	measure sluice_encode_x10 "'$BIN/sluice-tokenize' --threads 1 --apply '$W/vocab.sl' -o '$W/enc.sl' '$W/corpus10.sl'"
+	measure sluice_encode_x10_threads "'$BIN/sluice-tokenize' --threads $(nproc) --apply '$W/vocab.sl' -o '$W/enc.sl' '$W/corpus10.sl'"
 	measure sluice_ingest_x10 "'$BIN/sluice-ingest' --format lines '$W/corpus10.txt' > /dev/null"
 } | tee "$W/tokenize.raw"
-awk -v bytes="$BYTES" '/^#/ { print; next }
+awk -v bytes="$BYTES" -v nproc="$(nproc)" '/^#/ { print; next }
 { t[$1] = $2; printf "%-20s %8.3f s\n", $1, $2 }
 END {
   enc = t["sluice_encode_x10"]
   printf "\nlearning: sluice %.2fx the time of spm_train (goal <= 0.5)\n", t["sluice_fit"] / t["spm_train"]
   printf "encoding (one thread): sluice %.1f MB/s, spm_encode %.1f MB/s: %.1fx (goal >= 10)\n", \
     10 * bytes / enc / 1e6, 10 * bytes / t["spm_encode_x10"] / 1e6, t["spm_encode_x10"] / enc
+  printf "encoding on %d threads: %.1f MB/s, %.2fx one thread\n", nproc, 10 * bytes / t["sluice_encode_x10_threads"] / 1e6, enc / t["sluice_encode_x10_threads"]
   printf "(sluice encode time includes reading and writing the streams; ingest of the text alone takes %.3f s)\n", t["sluice_ingest_x10"]
 }' "$W/tokenize.raw" | tee "$W/tokenize.txt"
