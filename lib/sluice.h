@@ -1235,4 +1235,49 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
                            const struct sl_conv2d *c, int B);
 size_t sl_convblock_scratch_size(const struct sl_conv2d *c);
 
+/* ================================================================== lm
+ *
+ * A language model as the model file keeps it (lib/lm.c, sluice-model(5)):
+ * a GPT, the vocabulary it was trained with (so it applies to raw text)
+ * and its context length.  Header keys "model" {kind: "gpt", vocab_size,
+ * context, layers, heads, embd, dropout, parameters} and "vocab" {mode,
+ * size, end_of_text, stream: the vocabulary stream as a bin}.
+ */
+struct sl_lm {
+	struct sl_gpt gpt;  /* architecture + weights */
+	struct sl_tok *tok; /* the vocabulary it was trained with */
+	int32_t eot;        /* end-of-text id, or -1 */
+	int ctx;            /* context length used in training */
+};
+
+/* Loads a language model: the file read and verified (lib/model.c), the GPT
+ * rebuilt, its tensors copied in, the vocabulary read back and checked
+ * against it.  0; -1 with a message naming the file in err; -2 when the
+ * file is a model of another kind (err says so). */
+int sl_lm_load(struct sl_lm *lm, const char *path, char *err, size_t cap);
+/* The same from a model already read (path for messages). */
+int sl_lm_from_model(struct sl_lm *lm, const struct sl_model *m, const char *path,
+                     char *err, size_t cap);
+void sl_lm_free(struct sl_lm *lm);
+/* 1 when m's "model" is a GPT. */
+int sl_lm_is(const struct sl_model *m);
+/* The end-of-text special's id ("<|endoftext|>"), or -1. */
+int32_t sl_lm_eot(const struct sl_tok *tok);
+/* The "model" description of g. */
+struct sl_val sl_lm_describe(const struct sl_gpt *g);
+/* The "vocab" value for tok: its stream written under lineage (may be
+ * NULL), with mode, size and end_of_text beside it. */
+struct sl_val sl_lm_vocab_val(const struct sl_tok *tok, const struct sl_val *lineage);
+/* Sets "model" (g described) and "vocab" (a copy) in m's header and appends
+ * g's tensors; the caller adds "train", "metrics" and the lineage. */
+void sl_lm_model_add(struct sl_model *m, const struct sl_gpt *g, const struct sl_val *vocab);
+/* The summed next-token loss (nats) of ids[0..n) in non-overlapping windows
+ * of T tokens run maxB at a time through r: window k predicts
+ * ids[kT+1 .. kT+T] from ids[kT .. kT+T-1], the last window as many as
+ * remain, so every id but the first is scored once.  maxwin > 0 keeps
+ * that many windows, evenly spaced.  *scored (may be NULL) gets the number
+ * of tokens scored. */
+double sl_lm_nll(struct sl_gpt_run *r, int maxB, int T, const int32_t *ids, size_t n,
+                 size_t maxwin, size_t *scored);
+
 #endif
