@@ -12,6 +12,14 @@
  *   cnn        --conv N,...: conv3x3 pad 1 + ReLU + max-pool 2 each, then
  *              the mlp's layers
  *
+ * and gpt, a GPT-style language model (lib/gpt.c) on token ids: the
+ * --field ids of every record (what sluice-tokenize --apply writes),
+ * joined into one stream with the end-of-text token between documents;
+ * --vocab names the vocabulary they were made with, which the model file
+ * keeps (lib/lm.c).  Each step draws --batch windows of --context + 1
+ * tokens at random positions (seeded by --seed and the step): the first
+ * --context are the input, the last --context the targets.
+ *
  * The features are every numeric and fixed-length vector field but the
  * target (or --features), as one row of floats per record (lib/feat.c);
  * --scale or --standardize adds preprocessing that the model file keeps,
@@ -27,10 +35,16 @@
  * epoch (or --eval-every N steps); --patience stops early and keeps the
  * best weights.
  *
+ * One loop trains every model (loop() below): what differs between the
+ * feed-forward nets and the GPT (a step, the update, the validation
+ * evaluation) goes through a struct kind, and the model file's header
+ * keys are a list the loop writes and --resume compares.
+ *
  * Memory: the training stream may come from a pipe, so it is held, once,
  * as one float matrix: 4 bytes per feature value plus 4 (class) or 4 * O
  * (regression) bytes per record, plus its label text while loading.  The
  * same for --val.  Per worker, the activations of its share of a batch.
+ * A GPT holds its token streams as 4 bytes per token.
  */
 #include "sluice.h"
 
@@ -44,9 +58,9 @@
 #define GOLDEN 0x9e3779b97f4a7c15ULL
 #define MAX_INT_CLASSES 32
 
-enum model { M_LINEAR, M_LOGISTIC, M_SOFTMAX, M_SVM, M_MLP, M_CNN };
-static const char *const model_names[] = {"linear", "logistic", "softmax",
-                                          "svm",    "mlp",      "cnn"};
+enum model { M_LINEAR, M_LOGISTIC, M_SOFTMAX, M_SVM, M_MLP, M_CNN, M_GPT, NMODELS };
+static const char *const model_names[] = {"linear", "logistic", "softmax", "svm",
+                                          "mlp",    "cnn",      "gpt"};
 
 enum metric { MT_LOSS, MT_ACCURACY, MT_F1, MT_AUC, MT_MSE, MT_RMSE, MT_MAE, MT_R2 };
 static const char *const metric_names[] = {"loss", "accuracy", "f1",  "auc",
@@ -59,13 +73,17 @@ struct opts {
 	const char *hidden, *conv, *shape, *activation, *loss;
 	const char *auto_shape; /* from the input header's image_shape */
 	double dropout;
+	/* gpt */
+	const char *vocab, *field;
+	long long layers, heads, embd, context, eval_windows;
 	const char *scale; /* text as given */
 	double scale_factor;
 	int standardize;
-	long long epochs, batch;
-	double lr; /* < 0: the optimizer's default */
+	/* < 0 (NULL): not given, the model's default */
+	long long epochs, steps, batch;
+	double lr;
 	const char *optim;
-	double momentum, weight_decay, l1, l2, clip;
+	double momentum, beta1, beta2, weight_decay, l1, l2, clip;
 	const char *schedule;
 	long long warmup, step_every;
 	double gamma, min_lr;
@@ -95,6 +113,15 @@ struct data {
 	struct sl_val lineage;
 };
 
+/* A token stream in memory: the documents' ids joined by end-of-text. */
+struct tokens {
+	int32_t *ids;
+	size_t n, cap;
+	int64_t docs;
+	const char *name;
+	struct sl_val lineage;
+};
+
 /* Everything the loop changes, which a checkpoint saves. */
 struct state {
 	int64_t step;
@@ -108,8 +135,34 @@ struct state {
 	double val_loss, val_metric; /* the latest evaluation */
 };
 
+struct trainer;
+
+/* The model-specific parts of the loop.  step runs forward and backward
+ * over step's batch, leaving the gradient of its mean loss for update (and
+ * for grad, which sums it into P->grad when clipping needs it whole; NULL
+ * when step leaves it there); *rows gets the batch's rows.  evaluate
+ * measures the validation data: its loss and the chosen metric. */
+struct kind {
+	float (*step)(struct trainer *T, int64_t step, uint64_t seed, int *rows);
+	void (*grad)(struct trainer *T);
+	void (*update)(struct trainer *T);
+	void (*evaluate)(struct trainer *T, double *loss, double *metric);
+	const char *unit; /* what a row is, for the rate: "rec", "tok" */
+};
+
+#define MAX_KEYS 6
+
 struct trainer {
 	struct opts *o;
+	const struct kind *k;
+	struct sl_params *P; /* the parameters the loop trains */
+	int64_t per_step;    /* units (records, tokens) per full batch */
+	/* the model file's header keys, in order (written, and compared on
+	 * --resume), before "metrics" */
+	int nkeys;
+	const char *keyname[MAX_KEYS];
+	const struct sl_val *keyval[MAX_KEYS];
+	/* feed-forward nets */
 	struct sl_feat feat;
 	struct sl_net net;
 	struct sl_net_run *run;
@@ -125,6 +178,15 @@ struct trainer {
 	float *vout;      /* validation outputs (Nv, O) */
 	struct state st;
 	struct sl_val desc, trainval, featval, targetval, preval;
+	/* gpt */
+	struct sl_gpt gpt;
+	struct sl_gpt_run *grun;
+	struct sl_tok *tok;
+	int32_t eot;
+	int ctx;
+	struct tokens ttrain, tval;
+	int32_t *bx, *by; /* a batch's inputs and targets */
+	struct sl_val vocabval;
 	struct sl_writer *log;
 	struct sl_header *loghdr;
 	uint32_t data_crc;
@@ -133,6 +195,11 @@ struct trainer {
 };
 
 static void usage(int status);
+
+static int has_val(const struct trainer *T)
+{
+	return T->val.N > 0 || T->tval.n > 0;
+}
 
 /* --------------------------------------------------------------- options */
 
@@ -485,6 +552,139 @@ static void preprocess(struct trainer *T)
 			d->X[(size_t)i * D + j] = d->X[(size_t)i * D + j] * f->scale[j] + f->shift[j];
 }
 
+/* ------------------------------------------------------------ token data */
+
+static void tokens_free(struct tokens *d)
+{
+	free(d->ids);
+	sl_val_free(&d->lineage);
+	memset(d, 0, sizeof *d);
+}
+
+static void tokens_push(struct tokens *d, int32_t id)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 65536;
+		d->ids = sl_xrealloc(d->ids, d->cap * sizeof *d->ids);
+	}
+	d->ids[d->n++] = id;
+}
+
+/* Reads the ids field of every record of files (stdin when none) into one
+ * stream, the end-of-text token between documents.  Every id must be a
+ * token of the vocabulary.  0, or an exit status after a message. */
+static int load_tokens(struct trainer *T, struct tokens *d, char **files, int nfiles)
+{
+	const char *fname = T->o->field ? T->o->field : "ids";
+	uint32_t V = sl_tok_size(T->tok);
+	int rc = 0, fi = -1, have = 0;
+	enum sl_elem elem = SL_ELEM_NONE;
+
+	d->lineage = sl_val_arr();
+	for (int a = 0; a < (nfiles ? nfiles : 1) && !rc; a++) {
+		struct sl_reader *r = sl_reader_open(nfiles ? files[a] : NULL);
+		int ev;
+		while ((ev = sl_read(r)) > 0) {
+			const struct sl_value *v;
+			size_t k;
+			if (ev == SL_HEADER) {
+				const struct sl_header *h = sl_reader_header(r);
+				char tn[32];
+				if ((fi = sl_header_find(h, fname)) < 0) {
+					sl_warn("%s: no field \"%s\" (token ids from sluice-tokenize; "
+					        "--field names another)", sl_reader_name(r), fname);
+					rc = 1;
+					break;
+				}
+				elem = h->fields[fi].type.elem;
+				if (h->fields[fi].type.kind != SL_VEC ||
+				    (elem != SL_ELEM_U16 && elem != SL_ELEM_I32)) {
+					sl_type_format(h->fields[fi].type, tn, sizeof tn);
+					sl_warn("%s: field \"%s\" is %s, not token ids (u16[] or i32[])",
+					        sl_reader_name(r), fname, tn);
+					rc = 1;
+					break;
+				}
+				if (!have) {
+					sl_val_free(&d->lineage);
+					d->lineage = sl_val_copy(&h->lineage);
+				}
+				have = 1;
+				continue;
+			}
+			v = sl_reader_values(r) + fi;
+			if (v->kind != SL_VEC) {
+				sl_warn("%s: record %llu: field \"%s\": missing", sl_reader_name(r),
+				        (unsigned long long)sl_reader_recno(r), fname);
+				rc = 1;
+				break;
+			}
+			if (d->docs++ && T->eot >= 0)
+				tokens_push(d, T->eot);
+			for (k = 0; k < v->u.s.n / sl_elem_size(elem); k++) {
+				int64_t id;
+				if (elem == SL_ELEM_U16) {
+					uint16_t x;
+					memcpy(&x, v->u.s.p + 2 * k, 2);
+					id = x;
+				} else {
+					int32_t x;
+					memcpy(&x, v->u.s.p + 4 * k, 4);
+					id = x;
+				}
+				if (id < 0 || id >= (int64_t)V) {
+					sl_warn("%s: record %llu: field \"%s\": id %lld at %zu is not in "
+					        "the vocabulary (%u tokens)", sl_reader_name(r),
+					        (unsigned long long)sl_reader_recno(r), fname,
+					        (long long)id, k, V);
+					rc = 1;
+					break;
+				}
+				tokens_push(d, (int32_t)id);
+			}
+			if (rc)
+				break;
+		}
+		if (ev == SL_ERROR) {
+			sl_warn("%s", sl_reader_error(r));
+			rc = 1;
+		}
+		sl_reader_close(r);
+	}
+	if (!rc && !have) {
+		sl_warn("%s: no input header", d->name);
+		rc = 1;
+	} else if (!rc && d->n < 2) {
+		sl_warn("%s: %zu tokens: nothing to predict", d->name, d->n);
+		rc = 1;
+	}
+	return rc;
+}
+
+/* Reads --vocab: the tokenizer the ids were made with. */
+static int load_vocab(struct trainer *T)
+{
+	struct sl_reader *r = sl_reader_open(T->o->vocab);
+	char err[512];
+
+	T->tok = sl_tok_read(r, err, sizeof err);
+	if (!T->tok) {
+		if (strstr(err, T->o->vocab))
+			sl_warn("%s", err);
+		else
+			sl_warn("%s: %s", T->o->vocab, err);
+		sl_reader_close(r);
+		return 1;
+	}
+	T->eot = sl_lm_eot(T->tok);
+	T->vocabval = sl_lm_vocab_val(T->tok, &sl_reader_header(r)->lineage);
+	sl_reader_close(r);
+	if (T->eot < 0)
+		sl_warn("note: %s has no <|endoftext|>: documents are joined with nothing "
+		        "between them", T->o->vocab);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- model */
 
 /* Builds the network the options describe.  0, or exit status 2. */
@@ -579,10 +779,21 @@ static struct sl_val train_config(const struct trainer *T)
 	struct sl_val m = sl_val_map();
 
 	sl_val_set(&m, "model", sl_val_str(model_names[o->model]));
-	sl_val_set(&m, "epochs", sl_val_int(o->epochs));
+	if (o->steps > 0)
+		sl_val_set(&m, "steps", sl_val_int(o->steps));
+	else
+		sl_val_set(&m, "epochs", sl_val_int(o->epochs));
 	sl_val_set(&m, "batch", sl_val_int(o->batch));
+	if (o->model == M_GPT) {
+		sl_val_set(&m, "context", sl_val_int(T->ctx));
+		sl_val_set(&m, "field", sl_val_str(o->field ? o->field : "ids"));
+	}
 	sl_val_set(&m, "optim", sl_val_str(sl_optim_name(T->optim.kind)));
 	sl_val_set(&m, "lr", sl_val_float(o->lr));
+	if (o->model == M_GPT || o->beta1 >= 0 || o->beta2 >= 0) {
+		sl_val_set(&m, "beta1", sl_val_float(o->beta1 >= 0 ? o->beta1 : 0.9));
+		sl_val_set(&m, "beta2", sl_val_float(o->beta2 >= 0 ? o->beta2 : 0.999));
+	}
 	sl_val_set(&m, "momentum", sl_val_float(o->momentum));
 	sl_val_set(&m, "weight_decay", sl_val_float(o->weight_decay));
 	sl_val_set(&m, "l1", sl_val_float(o->l1));
@@ -594,15 +805,25 @@ static struct sl_val train_config(const struct trainer *T)
 	sl_val_set(&m, "step_every", sl_val_int(o->step_every));
 	sl_val_set(&m, "min_lr", sl_val_float(o->min_lr));
 	sl_val_set(&m, "dropout", sl_val_float(o->dropout));
-	sl_val_set(&m, "init", sl_val_str(o->init ? o->init : "torch"));
-	sl_val_set(&m, "bias_init", sl_val_str(o->bias_init ? o->bias_init : "torch"));
+	if (o->model != M_GPT) {
+		sl_val_set(&m, "init", sl_val_str(o->init ? o->init : "torch"));
+		sl_val_set(&m, "bias_init", sl_val_str(o->bias_init ? o->bias_init : "torch"));
+	}
 	sl_val_set(&m, "seed", sl_val_int(o->seed));
 	sl_val_set(&m, "threads", sl_val_int(o->threads));
 	sl_val_set(&m, "metric", sl_val_str(metric_names[T->metric]));
 	sl_val_set(&m, "eval_every", sl_val_int(o->eval_every));
 	sl_val_set(&m, "patience", sl_val_int(o->patience));
-	sl_val_set(&m, "train_records", sl_val_int(T->train.N));
-	sl_val_set(&m, "val_records", sl_val_int(T->val.N));
+	if (o->model == M_GPT) {
+		sl_val_set(&m, "eval_windows", sl_val_int(o->eval_windows));
+		sl_val_set(&m, "train_documents", sl_val_int(T->ttrain.docs));
+		sl_val_set(&m, "train_tokens", sl_val_int((int64_t)T->ttrain.n));
+		sl_val_set(&m, "val_documents", sl_val_int(T->tval.docs));
+		sl_val_set(&m, "val_tokens", sl_val_int((int64_t)T->tval.n));
+	} else {
+		sl_val_set(&m, "train_records", sl_val_int(T->train.N));
+		sl_val_set(&m, "val_records", sl_val_int(T->val.N));
+	}
 	return m;
 }
 
@@ -615,17 +836,14 @@ static void make_model(struct trainer *T, struct sl_model *m, int ckpt,
 	int shape[1] = {(int)T->feat.D};
 
 	sl_model_init(m);
-	sl_val_set(&m->h->meta, "model", sl_val_copy(&T->desc));
-	sl_val_set(&m->h->meta, "features", sl_val_copy(&T->featval));
-	sl_val_set(&m->h->meta, "target", sl_val_copy(&T->targetval));
-	sl_val_set(&m->h->meta, "preprocess", sl_val_copy(&T->preval));
-	sl_val_set(&m->h->meta, "train", sl_val_copy(&T->trainval));
+	for (int k = 0; k < T->nkeys; k++)
+		sl_val_set(&m->h->meta, T->keyname[k], sl_val_copy(T->keyval[k]));
 	sl_val_set(&metrics, "steps", sl_val_int(s->step));
 	sl_val_set(&metrics, "epochs", sl_val_float((double)s->step / (double)T->spe));
 	sl_val_set(&metrics, "train_loss",
 	           s->ep_rows ? sl_val_float(s->ep_loss / (double)s->ep_rows)
 	                      : sl_val_float(s->last_loss));
-	if (T->val.N) {
+	if (has_val(T)) {
 		sl_val_set(&metrics, "val_loss", sl_val_float(s->val_loss));
 		if (T->metric != MT_LOSS) {
 			char key[32];
@@ -638,9 +856,9 @@ static void make_model(struct trainer *T, struct sl_model *m, int ckpt,
 	}
 	sl_val_set(&m->h->meta, "metrics", metrics);
 	sl_val_free(&m->h->lineage);
-	m->h->lineage = sl_val_copy(&T->train.lineage);
+	m->h->lineage = sl_val_copy(T->o->model == M_GPT ? &T->ttrain.lineage : &T->train.lineage);
 	sl_header_lineage(m->h, argc, argv);
-	sl_model_add_params(m, &T->net.P, T->net.P.data, NULL);
+	sl_model_add_params(m, T->P, T->P->data, NULL);
 	if (T->feat.scale) {
 		sl_model_add(m, "pre.scale", 1, shape, T->feat.scale);
 		sl_model_add(m, "pre.shift", 1, shape, T->feat.shift);
@@ -663,10 +881,10 @@ static void make_model(struct trainer *T, struct sl_model *m, int ckpt,
 		sl_val_set(&c, "val_metric", sl_val_float(s->val_metric));
 		sl_val_set(&c, "data_crc32", sl_val_int(T->data_crc));
 		sl_val_set(&m->h->meta, "checkpoint", c);
-		sl_model_add_params(m, &T->net.P, T->net.P.m, "opt.m.");
-		sl_model_add_params(m, &T->net.P, T->net.P.v, "opt.v.");
+		sl_model_add_params(m, T->P, T->P->m, "opt.m.");
+		sl_model_add_params(m, T->P, T->P->v, "opt.v.");
 		if (s->have_best && T->best)
-			sl_model_add_params(m, &T->net.P, T->best, "best.");
+			sl_model_add_params(m, T->P, T->best, "best.");
 	}
 }
 
@@ -726,11 +944,7 @@ static int resume(struct trainer *T, const char *path)
 	struct sl_model m;
 	char err[600];
 	const struct sl_val *c, *x;
-	static const char *const keys[] = {"model", "features", "target", "preprocess",
-	                                   "train"};
-	const struct sl_val *mine[] = {&T->desc, &T->featval, &T->targetval, &T->preval,
-	                               &T->trainval};
-	struct sl_params *P = &T->net.P;
+	struct sl_params *P = T->P;
 
 	if (sl_model_read(&m, path, err, sizeof err) < 0) {
 		sl_warn("%s", err);
@@ -741,20 +955,20 @@ static int resume(struct trainer *T, const char *path)
 		sl_model_free(&m);
 		return 1;
 	}
-	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+	for (int k = 0; k < T->nkeys; k++) {
 		struct sl_buf a = {0}, b = {0};
-		const struct sl_val *theirs = sl_val_get(&m.h->meta, keys[k]);
+		const struct sl_val *theirs = sl_val_get(&m.h->meta, T->keyname[k]);
 		int same;
 		if (theirs)
 			sl_val_json(&a, theirs);
-		sl_val_json(&b, mine[k]);
+		sl_val_json(&b, T->keyval[k]);
 		same = theirs && a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
 		sl_buf_free(&a);
 		sl_buf_free(&b);
 		if (!same) {
 			sl_warn("%s: the checkpoint was made with other settings or data "
 			        "(its \"%s\" differs); resume with the same arguments", path,
-			        keys[k]);
+			        T->keyname[k]);
 			sl_model_free(&m);
 			return 2;
 		}
@@ -817,7 +1031,7 @@ static int resume(struct trainer *T, const char *path)
 /* ----------------------------------------------------------- evaluation */
 
 /* Evaluates the validation set: its loss and the chosen metric. */
-static void evaluate(struct trainer *T, double *loss, double *metric)
+static void net_evaluate(struct trainer *T, double *loss, double *metric)
 {
 	struct data *v = &T->val;
 	struct sl_net *net = &T->net;
@@ -847,6 +1061,17 @@ static void evaluate(struct trainer *T, double *loss, double *metric)
 	}
 }
 
+/* The validation stream's mean next-token loss, in non-overlapping windows
+ * (--eval-windows of them, evenly spaced, when given). */
+static void gpt_evaluate(struct trainer *T, double *loss, double *metric)
+{
+	size_t scored;
+	double nats = sl_lm_nll(T->grun, (int)T->o->batch, T->ctx, T->tval.ids, T->tval.n,
+	                        (size_t)T->o->eval_windows, &scored);
+
+	*loss = *metric = nats / (double)scored;
+}
+
 /* ------------------------------------------------------------- progress */
 
 static void fmt_time(char *out, size_t cap, double s)
@@ -871,12 +1096,13 @@ static void status_line(struct trainer *T, double loss)
 	T->tlast = now;
 	fmt_time(eta, sizeof eta, done > 0 ? (double)(T->total - T->st.step) * el / (double)done : 0);
 	fprintf(stderr, "\r\033[Kepoch %lld/%lld  step %lld/%lld  loss %.4f",
-	        (long long)((T->st.step - 1) / T->spe + 1), (long long)T->o->epochs,
-	        (long long)T->st.step, (long long)T->total, loss);
-	if (T->val.N && !isnan(T->st.val_metric))
+	        (long long)((T->st.step - 1) / T->spe + 1),
+	        (long long)((T->total + T->spe - 1) / T->spe), (long long)T->st.step,
+	        (long long)T->total, loss);
+	if (has_val(T) && !isnan(T->st.val_metric))
 		fprintf(stderr, "  val %s %.4f", metric_names[T->metric], T->st.val_metric);
-	fprintf(stderr, "  %.0f rec/s  ETA %s", el > 0 ? (double)done * T->o->batch / el : 0.0,
-	        eta);
+	fprintf(stderr, "  %.0f %s/s  ETA %s",
+	        el > 0 ? (double)done * (double)T->per_step / el : 0.0, T->k->unit, eta);
 }
 
 /* ------------------------------------------------------------------ log */
@@ -931,7 +1157,7 @@ static void log_event(struct trainer *T, const char *event, double lr, double lo
 	sl_write_record(T->log, v, LG_N);
 }
 
-/* ------------------------------------------------------------------ loop */
+/* ------------------------------------------------------------ the kinds */
 
 /* The order of epoch e's records: a shuffle seeded by (seed, e) alone. */
 static void shuffle(struct trainer *T, int64_t e)
@@ -950,6 +1176,58 @@ static void shuffle(struct trainer *T, int64_t e)
 	T->perm_epoch = e;
 }
 
+/* A net's step: batch i of epoch e in that epoch's order. */
+static float net_step(struct trainer *T, int64_t step, uint64_t seed, int *rows)
+{
+	int64_t B = T->o->batch, N = T->train.N, e = step / T->spe, b0 = step % T->spe * B;
+	int b = (int)(N - b0 < B ? N - b0 : B);
+
+	if (T->perm_epoch != e)
+		shuffle(T, e);
+	*rows = b;
+	return sl_net_run_step(T->run, T->train.X, T->perm + b0, T->train.cls, T->train.vals,
+	                       b, seed);
+}
+
+static void net_grad(struct trainer *T)
+{
+	sl_net_run_grad(T->run);
+}
+
+static void net_update(struct trainer *T)
+{
+	sl_net_run_update(T->run, &T->optim);
+}
+
+/* A GPT's step: windows at positions drawn from (seed, step) alone, so a
+ * resumed run draws what the interrupted one would have. */
+static float gpt_step(struct trainer *T, int64_t step, uint64_t seed, int *rows)
+{
+	int B = (int)T->o->batch, C = T->ctx;
+	struct sl_rng r;
+
+	sl_rng_seed(&r, sl_mix64((uint64_t)T->o->seed + GOLDEN * (uint64_t)(step + 1)) ^ 0x57494e44ULL);
+	for (int b = 0; b < B; b++) {
+		size_t s = (size_t)sl_rng_below(&r, T->ttrain.n - (size_t)C);
+		memcpy(T->bx + (size_t)b * C, T->ttrain.ids + s, (size_t)C * sizeof *T->bx);
+		memcpy(T->by + (size_t)b * C, T->ttrain.ids + s + 1, (size_t)C * sizeof *T->by);
+	}
+	*rows = B;
+	return sl_gpt_run_step(T->grun, T->bx, T->by, B, seed);
+}
+
+static void gpt_update(struct trainer *T)
+{
+	struct sl_params *P = T->P;
+
+	sl_optim_step(&T->optim, P->data, P->m, P->v, P->grad, P->n, P->ndecay);
+}
+
+static const struct kind net_kind = {net_step, net_grad, net_update, net_evaluate, "rec"};
+static const struct kind gpt_kind = {gpt_step, NULL, gpt_update, gpt_evaluate, "tok"};
+
+/* ------------------------------------------------------------------ loop */
+
 static int better(const struct trainer *T, double a, double b)
 {
 	return T->maximize ? a > b : a < b;
@@ -960,23 +1238,18 @@ static int loop(struct trainer *T, int show, int argc, char **argv)
 {
 	struct opts *o = T->o;
 	struct state *s = &T->st;
-	struct sl_params *P = &T->net.P;
-	int64_t B = o->batch, N = T->train.N;
+	struct sl_params *P = T->P;
 
 	T->t0 = T->tepoch = sl_now();
 	T->start_step = s->step;
 	while (s->step < T->total && !s->stopped) {
-		int64_t e = s->step / T->spe, i = s->step % T->spe, b0 = i * B;
-		int b = (int)(N - b0 < B ? N - b0 : B), end_epoch, evaluated = 0;
+		int b, end_epoch, evaluated = 0;
 		float lr, loss;
 
-		if (T->perm_epoch != e)
-			shuffle(T, e);
 		lr = sl_sched_lr(&T->sched, s->step);
 		T->optim.lr = lr;
-		loss = sl_net_run_step(T->run, T->train.X, T->perm + b0, T->train.cls,
-		                       T->train.vals, b,
-		                       sl_mix64((uint64_t)o->seed ^ (GOLDEN * (uint64_t)(s->step + 1))));
+		loss = T->k->step(T, s->step,
+		                  sl_mix64((uint64_t)o->seed ^ (GOLDEN * (uint64_t)(s->step + 1))), &b);
 		if (!isfinite(loss)) {
 			if (show)
 				fputc('\n', stderr);
@@ -985,10 +1258,11 @@ static int loop(struct trainer *T, int show, int argc, char **argv)
 			return 1;
 		}
 		if (o->clip > 0) {
-			sl_net_run_grad(T->run);
+			if (T->k->grad)
+				T->k->grad(T);
 			sl_clip_grad_norm(P->grad, P->n, (float)o->clip);
 		}
-		sl_net_run_update(T->run, &T->optim);
+		T->k->update(T);
 		s->ep_loss += (double)loss * b;
 		s->ep_rows += b;
 		s->step++;
@@ -998,10 +1272,10 @@ static int loop(struct trainer *T, int show, int argc, char **argv)
 		if (end_epoch) {
 			s->last_loss = s->ep_loss / (double)s->ep_rows;
 		}
-		if (T->val.N && (o->eval_every ? s->step % o->eval_every == 0 || s->step == T->total
-		                               : end_epoch)) {
+		if (has_val(T) && (o->eval_every ? s->step % o->eval_every == 0 || s->step == T->total
+		                                 : end_epoch)) {
 			double vl, vm;
-			evaluate(T, &vl, &vm);
+			T->k->evaluate(T, &vl, &vm);
 			s->val_loss = vl;
 			s->val_metric = vm;
 			evaluated = 1;
@@ -1027,8 +1301,9 @@ static int loop(struct trainer *T, int show, int argc, char **argv)
 			        isatty(2) ? "\r\033[K" : "", (long long)((s->step - 1) / T->spe + 1),
 			        (long long)s->step, s->ep_loss / (double)s->ep_rows);
 			if (evaluated)
-				fprintf(stderr, "  val loss %.4f  val %s %.4f", s->val_loss,
-				        metric_names[T->metric], s->val_metric);
+				fprintf(stderr, "  val loss %.4f", s->val_loss);
+			if (evaluated && T->metric != MT_LOSS)
+				fprintf(stderr, "  val %s %.4f", metric_names[T->metric], s->val_metric);
 			fprintf(stderr, "  (%.2f s)%s\n", now - T->tepoch, s->stopped ? "  stopping early" : "");
 			T->tepoch = now;
 		} else if (show && isatty(2)) {
@@ -1043,6 +1318,118 @@ static int loop(struct trainer *T, int show, int argc, char **argv)
 	return 0;
 }
 
+/* ----------------------------------------------------------------- setup */
+
+/* A feed-forward net: its data, task, metric, preprocessing and layers.
+ * 0, or an exit status. */
+static int setup_net(struct trainer *T, char **files, int nfiles,
+                     const struct sl_init_spec *wspec, const struct sl_init_spec *bspec)
+{
+	struct opts *o = T->o;
+	int rc;
+
+	if ((rc = load(T, &T->train, files, nfiles, 1)) || (rc = settle_task(T)))
+		return rc;
+	if (T->feat.task == SL_TASK_CLASSIFY) {
+		static const int cm[] = {MT_LOSS, MT_ACCURACY, MT_F1, MT_AUC};
+		int m = lookup(metric_names, 8, o->metric ? o->metric : "accuracy"), okm = 0;
+		for (size_t k = 0; k < 4; k++)
+			okm |= m == cm[k];
+		if (!okm)
+			sl_die(2, "--metric for classification: loss, accuracy, f1 or auc, not '%s'",
+			       o->metric);
+		T->metric = (enum metric)m;
+	} else {
+		static const int rm[] = {MT_LOSS, MT_MSE, MT_RMSE, MT_MAE, MT_R2};
+		int m = lookup(metric_names, 8, o->metric ? o->metric : "rmse"), okm = 0;
+		for (size_t k = 0; k < 5; k++)
+			okm |= m == rm[k];
+		if (!okm)
+			sl_die(2, "--metric for regression: loss, mse, rmse, mae or r2, not '%s'",
+			       o->metric);
+		T->metric = (enum metric)m;
+	}
+	T->maximize = T->metric == MT_ACCURACY || T->metric == MT_F1 ||
+	              T->metric == MT_AUC || T->metric == MT_R2;
+	preprocess(T);
+	if (!o->scale && !o->standardize)
+		for (int i = 0; i < T->feat.nf; i++)
+			if (T->feat.f[i].type.kind == SL_VEC && T->feat.f[i].type.elem == SL_ELEM_U8)
+				sl_warn("note: feature \"%s\" is u8, used as 0..255 (--scale 1/255 "
+				        "maps it to [0, 1])", T->feat.f[i].name);
+	if (o->val && (rc = load(T, &T->val, (char **)&o->val, 1, 0)))
+		return rc;
+	T->data_crc = sl_model_crc32(T->train.X, (size_t)T->train.N * T->train.D);
+	if ((rc = build(T)))
+		return rc;
+	sl_net_init_weights(&T->net, wspec, bspec, (uint64_t)o->seed);
+	T->spe = (T->train.N + o->batch - 1) / o->batch;
+	T->k = &net_kind;
+	T->P = &T->net.P;
+	T->per_step = o->batch;
+	T->run = sl_net_run_new(&T->net, (int)o->threads, (int)(o->batch > 256 ? o->batch : 256));
+	T->perm = sl_xmalloc((size_t)T->train.N * sizeof *T->perm);
+	if (T->val.N)
+		T->vout = sl_xmalloc((size_t)T->val.N * T->net.O * sizeof *T->vout);
+	T->desc = sl_net_describe(&T->net);
+	sl_val_set(&T->desc, "kind", sl_val_str(model_names[o->model]));
+	T->featval = sl_feat_describe_features(&T->feat);
+	T->targetval = sl_feat_describe_target(&T->feat);
+	T->keyname[0] = "model", T->keyval[0] = &T->desc;
+	T->keyname[1] = "features", T->keyval[1] = &T->featval;
+	T->keyname[2] = "target", T->keyval[2] = &T->targetval;
+	T->keyname[3] = "preprocess", T->keyval[3] = &T->preval;
+	T->nkeys = 4;
+	return 0;
+}
+
+/* A GPT: the vocabulary, the token streams and the transformer.  0, or an
+ * exit status. */
+static int setup_gpt(struct trainer *T, char **files, int nfiles)
+{
+	struct opts *o = T->o;
+	struct sl_gpt_config cfg;
+	int rc;
+
+	if (o->metric && strcmp(o->metric, "loss") != 0)
+		sl_die(2, "--metric for --model gpt: loss, not '%s'", o->metric);
+	T->metric = MT_LOSS;
+	T->ctx = (int)o->context;
+	if ((rc = load_vocab(T)) || (rc = load_tokens(T, &T->ttrain, files, nfiles)))
+		return rc;
+	if (T->ttrain.n < (size_t)T->ctx + 1) {
+		sl_warn("%s: %zu tokens, and a window of --context %d needs %d", T->ttrain.name,
+		        T->ttrain.n, T->ctx, T->ctx + 1);
+		return 1;
+	}
+	if (o->val && (rc = load_tokens(T, &T->tval, (char **)&o->val, 1)))
+		return rc;
+	T->data_crc = sl_model_crc32((const float *)(const void *)T->ttrain.ids, T->ttrain.n);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.V = (int)sl_tok_size(T->tok);
+	cfg.maxT = T->ctx;
+	cfg.L = (int)o->layers;
+	cfg.NH = (int)o->heads;
+	cfg.C = (int)o->embd;
+	cfg.dropout = (float)o->dropout;
+	sl_gpt_init(&T->gpt, &cfg);
+	sl_gpt_init_weights(&T->gpt, (uint64_t)o->seed);
+	/* an epoch: as many windows' tokens as the stream has */
+	T->spe = (int64_t)((T->ttrain.n - 1 + (size_t)(o->batch * T->ctx) - 1) /
+	                   (size_t)(o->batch * T->ctx));
+	T->k = &gpt_kind;
+	T->P = &T->gpt.P;
+	T->per_step = o->batch * T->ctx;
+	T->grun = sl_gpt_run_new(&T->gpt, (int)o->batch, T->ctx, (int)o->threads);
+	T->bx = sl_xmalloc((size_t)o->batch * T->ctx * sizeof *T->bx);
+	T->by = sl_xmalloc((size_t)o->batch * T->ctx * sizeof *T->by);
+	T->desc = sl_lm_describe(&T->gpt);
+	T->keyname[0] = "model", T->keyval[0] = &T->desc;
+	T->keyname[1] = "vocab", T->keyval[1] = &T->vocabval;
+	T->nkeys = 2;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ main */
 
 int main(int argc, char **argv)
@@ -1053,7 +1440,8 @@ int main(int argc, char **argv)
 		O_OPTIM, O_MOMENTUM, O_WD, O_L1, O_L2, O_CLIP, O_SCHED, O_WARMUP, O_GAMMA,
 		O_STEPEVERY, O_MINLR, O_INIT, O_BINIT, O_SEED, O_THREADS, O_VAL, O_EVALEVERY,
 		O_METRIC, O_PATIENCE, O_LOG, O_LOGEVERY, O_CKPT, O_CKPTEVERY, O_RESUME,
-		O_PROGRESS,
+		O_PROGRESS, O_STEPS, O_BETA1, O_BETA2, O_VOCAB, O_FIELD, O_LAYERS, O_HEADS,
+		O_EMBD, O_CONTEXT, O_EVALWIN,
 	};
 	static const struct option longopts[] = {
 	    SL_CLI_LONGOPTS,
@@ -1097,12 +1485,24 @@ int main(int argc, char **argv)
 	    {"checkpoint-every", required_argument, 0, O_CKPTEVERY},
 	    {"resume", required_argument, 0, O_RESUME},
 	    {"progress", no_argument, 0, O_PROGRESS},
+	    {"steps", required_argument, 0, O_STEPS},
+	    {"beta1", required_argument, 0, O_BETA1},
+	    {"beta2", required_argument, 0, O_BETA2},
+	    {"vocab", required_argument, 0, O_VOCAB},
+	    {"field", required_argument, 0, O_FIELD},
+	    {"layers", required_argument, 0, O_LAYERS},
+	    {"heads", required_argument, 0, O_HEADS},
+	    {"embd", required_argument, 0, O_EMBD},
+	    {"context", required_argument, 0, O_CONTEXT},
+	    {"eval-windows", required_argument, 0, O_EVALWIN},
 	    {0, 0, 0, 0},
 	};
+	/* -1 and NULL: not given; the defaults depend on the model */
 	struct opts o = {
-	    .model = -1, .epochs = 10, .batch = 128, .lr = -1, .optim = "adam",
-	    .momentum = -1, .weight_decay = -1, .schedule = "constant", .gamma = 0.1,
-	    .step_every = 1, .log_every = 1, .checkpoint_every = 0,
+	    .model = -1, .epochs = -1, .steps = -1, .batch = -1, .lr = -1,
+	    .momentum = -1, .beta1 = -1, .beta2 = -1, .weight_decay = -1, .clip = -1,
+	    .warmup = -1, .min_lr = -1, .gamma = 0.1, .step_every = 1, .log_every = 1,
+	    .checkpoint_every = 0, .layers = -1, .heads = -1, .embd = -1, .context = -1,
 	};
 	struct trainer T;
 	struct sl_init_spec wspec, bspec;
@@ -1121,9 +1521,9 @@ int main(int argc, char **argv)
 		case O_FEATURES: o.features = optarg; break;
 		case O_TASK: o.task = optarg; break;
 		case O_MODEL:
-			if ((o.model = lookup(model_names, 6, optarg)) < 0)
-				sl_die(2, "--model: linear, logistic, softmax, svm, mlp or cnn, not '%s'",
-				       optarg);
+			if ((o.model = lookup(model_names, NMODELS, optarg)) < 0)
+				sl_die(2, "--model: linear, logistic, softmax, svm, mlp, cnn or gpt, "
+				       "not '%s'", optarg);
 			break;
 		case O_HIDDEN: o.hidden = optarg; break;
 		case O_ACT: o.activation = optarg; break;
@@ -1161,13 +1561,90 @@ int main(int argc, char **argv)
 		case O_CKPTEVERY: o.checkpoint_every = count_arg("checkpoint-every", optarg, 1); break;
 		case O_RESUME: o.resume = optarg; break;
 		case O_PROGRESS: o.progress = 1; break;
+		case O_STEPS: o.steps = count_arg("steps", optarg, 1); break;
+		case O_BETA1: o.beta1 = num_arg("beta1", optarg, 0, 0.999999); break;
+		case O_BETA2: o.beta2 = num_arg("beta2", optarg, 0, 0.999999); break;
+		case O_VOCAB: o.vocab = optarg; break;
+		case O_FIELD: o.field = optarg; break;
+		case O_LAYERS: o.layers = count_arg("layers", optarg, 1); break;
+		case O_HEADS: o.heads = count_arg("heads", optarg, 1); break;
+		case O_EMBD: o.embd = count_arg("embd", optarg, 1); break;
+		case O_CONTEXT: o.context = count_arg("context", optarg, 1); break;
+		case O_EVALWIN: o.eval_windows = count_arg("eval-windows", optarg, 1); break;
 		default:
 			usage(2);
 			return 2;
 		}
 	}
-	if (!o.target)
-		sl_die(2, "--target FIELD is required");
+	if (o.model == M_GPT) {
+		static const char *const notgpt[] = {"target", "features", "task", "hidden",
+		                                     "activation", "conv", "shape", "scale",
+		                                     "loss", "init", "bias-init"};
+		const char *given[] = {o.target, o.features, o.task, o.hidden, o.activation,
+		                       o.conv, o.shape, o.scale, o.loss, o.init, o.bias_init};
+		for (size_t k = 0; k < sizeof given / sizeof *given; k++)
+			if (given[k])
+				sl_die(2, "--%s does not apply to --model gpt", notgpt[k]);
+		if (o.standardize)
+			sl_die(2, "--standardize does not apply to --model gpt");
+		if (!o.vocab)
+			sl_die(2, "--model gpt needs --vocab VOCAB (the vocabulary the ids were "
+			       "made with)");
+		/* nanoGPT's Shakespeare-on-a-CPU configuration */
+		if (o.layers < 0)
+			o.layers = 4;
+		if (o.heads < 0)
+			o.heads = 4;
+		if (o.embd < 0)
+			o.embd = 128;
+		if (o.context < 0)
+			o.context = 64;
+		if (o.embd % o.heads)
+			sl_die(2, "--embd %lld is not a multiple of --heads %lld", o.embd, o.heads);
+		if (o.layers > 1024 || o.heads > 4096 || o.embd > 65536 || o.context > 1 << 20)
+			sl_die(2, "--layers, --heads, --embd or --context is too large");
+		if (o.batch < 0)
+			o.batch = 12;
+		if (o.steps < 0 && o.epochs < 0)
+			o.steps = 2000;
+		if (!o.optim)
+			o.optim = "adamw";
+		if (o.beta1 < 0)
+			o.beta1 = 0.9;
+		if (o.beta2 < 0)
+			o.beta2 = 0.99;
+		if (!o.schedule)
+			o.schedule = "cosine";
+		if (o.warmup < 0)
+			o.warmup = 100;
+		if (o.min_lr < 0)
+			o.min_lr = 1e-4;
+		if (o.clip < 0)
+			o.clip = 1.0;
+	} else {
+		if (o.vocab || o.field || o.layers >= 0 || o.heads >= 0 || o.embd >= 0 ||
+		    o.context >= 0 || o.eval_windows)
+			sl_die(2, "--vocab, --field, --layers, --heads, --embd, --context and "
+			       "--eval-windows belong to --model gpt");
+		if (!o.target)
+			sl_die(2, "--target FIELD is required");
+		if (o.batch < 0)
+			o.batch = 128;
+		if (o.steps < 0 && o.epochs < 0)
+			o.epochs = 10;
+		if (!o.optim)
+			o.optim = "adam";
+		if (!o.schedule)
+			o.schedule = "constant";
+		if (o.warmup < 0)
+			o.warmup = 0;
+		if (o.min_lr < 0)
+			o.min_lr = 0;
+		if (o.clip < 0)
+			o.clip = 0;
+	}
+	if (o.steps > 0 && o.epochs > 0)
+		sl_die(2, "--steps and --epochs: give one");
 	if (o.scale && o.standardize)
 		sl_die(2, "--scale and --standardize are two preprocessings; pick one");
 	if (o.checkpoint && !o.checkpoint_every)
@@ -1196,64 +1673,36 @@ int main(int argc, char **argv)
 	memset(&T, 0, sizeof T);
 	T.o = &o;
 	T.perm_epoch = -1;
-	T.train.name = optind < argc ? argv[optind] : "(stdin)";
-	T.val.name = o.val;
+	T.eot = -1;
+	T.train.name = T.ttrain.name = optind < argc ? argv[optind] : "(stdin)";
+	T.val.name = T.tval.name = o.val;
 	sl_blas_threads(1);
 
-	/* data */
-	if ((rc = load(&T, &T.train, argv + optind, argc - optind, 1)) ||
-	    (rc = settle_task(&T)))
+	/* data and model */
+	if ((rc = o.model == M_GPT ? setup_gpt(&T, argv + optind, argc - optind)
+	                           : setup_net(&T, argv + optind, argc - optind,
+	                                       o.init ? &wspec : NULL,
+	                                       o.bias_init ? &bspec : NULL)))
 		goto out;
-	if (T.feat.task == SL_TASK_CLASSIFY) {
-		static const int cm[] = {MT_LOSS, MT_ACCURACY, MT_F1, MT_AUC};
-		int m = lookup(metric_names, 8, o.metric ? o.metric : "accuracy"), okm = 0;
-		for (size_t k = 0; k < 4; k++)
-			okm |= m == cm[k];
-		if (!okm)
-			sl_die(2, "--metric for classification: loss, accuracy, f1 or auc, not '%s'",
-			       o.metric);
-		T.metric = (enum metric)m;
-	} else {
-		static const int rm[] = {MT_LOSS, MT_MSE, MT_RMSE, MT_MAE, MT_R2};
-		int m = lookup(metric_names, 8, o.metric ? o.metric : "rmse"), okm = 0;
-		for (size_t k = 0; k < 5; k++)
-			okm |= m == rm[k];
-		if (!okm)
-			sl_die(2, "--metric for regression: loss, mse, rmse, mae or r2, not '%s'",
-			       o.metric);
-		T.metric = (enum metric)m;
-	}
-	T.maximize = T.metric == MT_ACCURACY || T.metric == MT_F1 || T.metric == MT_AUC ||
-	             T.metric == MT_R2;
-	preprocess(&T);
-	if (!o.scale && !o.standardize)
-		for (int i = 0; i < T.feat.nf; i++)
-			if (T.feat.f[i].type.kind == SL_VEC && T.feat.f[i].type.elem == SL_ELEM_U8)
-				sl_warn("note: feature \"%s\" is u8, used as 0..255 (--scale 1/255 "
-				        "maps it to [0, 1])", T.feat.f[i].name);
-	if (o.val && (rc = load(&T, &T.val, (char **)&o.val, 1, 0)))
-		goto out;
-	T.data_crc = sl_model_crc32(T.train.X, (size_t)T.train.N * T.train.D);
 
-	/* model, optimizer, schedule */
-	if ((rc = build(&T)))
-		goto out;
-	sl_net_init_weights(&T.net, o.init ? &wspec : NULL, o.bias_init ? &bspec : NULL,
-	                    (uint64_t)o.seed);
+	/* optimizer, schedule */
 	sl_optim_init(&T.optim, ok);
 	/* the defaults as doubles, so the model records 0.9, not 0.8999999761 */
 	if (o.momentum < 0)
 		o.momentum = 0.9;
 	if (o.weight_decay < 0)
-		o.weight_decay = ok == SL_OPTIM_ADAMW ? 0.01 : 0.0;
+		o.weight_decay = ok != SL_OPTIM_ADAMW ? 0.0 : o.model == M_GPT ? 0.1 : 0.01;
 	T.optim.momentum = (float)o.momentum;
 	T.optim.weight_decay = (float)o.weight_decay;
 	T.optim.l1 = (float)o.l1;
 	T.optim.l2 = (float)o.l2;
+	if (o.beta1 >= 0)
+		T.optim.beta1 = (float)o.beta1;
+	if (o.beta2 >= 0)
+		T.optim.beta2 = (float)o.beta2;
 	if (o.lr < 0)
 		o.lr = ok == SL_OPTIM_ADAM || ok == SL_OPTIM_ADAMW ? 1e-3 : 1e-2;
-	T.spe = (T.train.N + o.batch - 1) / o.batch;
-	T.total = T.spe * o.epochs;
+	T.total = o.steps > 0 ? o.steps : T.spe * o.epochs;
 	sl_sched_init(&T.sched, sk, (float)o.lr);
 	T.sched.warmup = o.warmup;
 	T.sched.every = o.step_every;
@@ -1262,30 +1711,28 @@ int main(int argc, char **argv)
 	T.sched.min_lr = (float)o.min_lr;
 	if (T.metric != MT_LOSS && T.maximize)
 		T.sched.best = INFINITY; /* observe() is given -metric */
-	T.run = sl_net_run_new(&T.net, (int)o.threads,
-	                       (int)(o.batch > 256 ? o.batch : 256));
-	T.perm = sl_xmalloc((size_t)T.train.N * sizeof *T.perm);
-	if (T.val.N)
-		T.vout = sl_xmalloc((size_t)T.val.N * T.net.O * sizeof *T.vout);
 	if (o.patience)
-		T.best = sl_xmalloc(T.net.P.n * sizeof *T.best);
+		T.best = sl_xmalloc(T.P->n * sizeof *T.best);
 	T.st.val_loss = T.st.val_metric = NAN;
-	T.desc = sl_net_describe(&T.net);
-	sl_val_set(&T.desc, "kind", sl_val_str(model_names[o.model]));
-	T.featval = sl_feat_describe_features(&T.feat);
-	T.targetval = sl_feat_describe_target(&T.feat);
 	T.trainval = train_config(&T);
+	T.keyname[T.nkeys] = "train";
+	T.keyval[T.nkeys++] = &T.trainval;
 	if (o.resume && (rc = resume(&T, o.resume)))
 		goto out;
 	if (o.log && (rc = open_log(&T, argc, argv)))
 		goto out;
 
 	show = o.progress || isatty(2);
-	if (show)
+	if (show && o.model == M_GPT)
+		sl_warn("%zu tokens in %lld documents, vocabulary %u, gpt %lld layers, %lld "
+		        "heads, %lld dims, context %d: %zu parameters, %lld steps",
+		        T.ttrain.n, (long long)T.ttrain.docs, sl_tok_size(T.tok), o.layers,
+		        o.heads, o.embd, T.ctx, T.P->n, (long long)T.total);
+	else if (show)
 		sl_warn("%lld records, %zu features, %s, %s: %zu parameters, %lld steps",
 		        (long long)T.train.N, T.feat.D,
 		        T.feat.task == SL_TASK_CLASSIFY ? "classification" : "regression",
-		        model_names[o.model], T.net.P.n, (long long)T.total);
+		        model_names[o.model], T.P->n, (long long)T.total);
 	if ((rc = loop(&T, show, argc, argv)))
 		goto out;
 	if (show && isatty(2) && !o.progress)
@@ -1293,10 +1740,10 @@ int main(int argc, char **argv)
 
 	/* the model: the best weights when stopping early, evaluated again */
 	if (T.best && T.st.have_best)
-		memcpy(T.net.P.data, T.best, T.net.P.n * sizeof *T.best);
-	if (T.val.N) {
+		memcpy(T.P->data, T.best, T.P->n * sizeof *T.best);
+	if (has_val(&T)) {
 		double vl, vm;
-		evaluate(&T, &vl, &vm);
+		T.k->evaluate(&T, &vl, &vm);
 		T.st.val_loss = vl;
 		T.st.val_metric = vm;
 	}
@@ -1316,12 +1763,15 @@ int main(int argc, char **argv)
 	if (o.checkpoint)
 		unlink(o.checkpoint); /* finished: nothing left to resume */
 	{
-		char vbuf[96] = "";
-		if (T.val.N)
+		char vbuf[96] = "", what[64];
+		if (has_val(&T))
 			snprintf(vbuf, sizeof vbuf, ", val %s %.4f", metric_names[T.metric],
 			         T.st.val_metric);
-		sl_warn("%lld records, %lld steps%s, train loss %.4f%s",
-		        (long long)T.train.N, (long long)T.st.step,
+		if (o.model == M_GPT)
+			snprintf(what, sizeof what, "%zu tokens", T.ttrain.n);
+		else
+			snprintf(what, sizeof what, "%lld records", (long long)T.train.N);
+		sl_warn("%s, %lld steps%s, train loss %.4f%s", what, (long long)T.st.step,
 		        T.st.stopped ? " (stopped early)" : "",
 		        T.st.ep_rows ? T.st.ep_loss / (double)T.st.ep_rows : T.st.last_loss, vbuf);
 	}
@@ -1330,15 +1780,25 @@ out:
 		sl_writer_abort(T.log);
 	sl_header_free(T.loghdr);
 	sl_net_run_free(T.run);
-	sl_net_free(&T.net);
+	if (T.net.P.data)
+		sl_net_free(&T.net);
+	sl_gpt_run_free(T.grun);
+	if (T.gpt.P.data)
+		sl_gpt_free(&T.gpt);
+	sl_tok_free(T.tok);
 	sl_feat_free(&T.feat);
 	data_free(&T.train);
 	data_free(&T.val);
+	tokens_free(&T.ttrain);
+	tokens_free(&T.tval);
+	free(T.bx);
+	free(T.by);
 	sl_val_free(&T.desc);
 	sl_val_free(&T.featval);
 	sl_val_free(&T.targetval);
 	sl_val_free(&T.preval);
 	sl_val_free(&T.trainval);
+	sl_val_free(&T.vocabval);
 	free(T.perm);
 	free(T.best);
 	free(T.vout);
@@ -1354,12 +1814,21 @@ static void usage(int status)
 	        "           [--hidden N,...] [--activation relu|gelu|tanh|sigmoid]\n"
 	        "           [--dropout P] [--conv N,...] [--shape C,H,W]\n"
 	        "           [--scale X | --standardize] [--loss NAME]\n"
-	        "           [--epochs N] [--batch N] [--lr X] [--optim NAME]\n"
-	        "           [--momentum X] [--weight-decay X] [--l1 X] [--l2 X] [--clip X]\n"
+	        "           [--epochs N | --steps N] [--batch N] [--lr X] [--optim NAME]\n"
+	        "           [--momentum X] [--beta1 X] [--beta2 X] [--weight-decay X]\n"
+	        "           [--l1 X] [--l2 X] [--clip X]\n"
 	        "           [--schedule constant|step|exp|cosine|plateau] [--warmup N]\n"
 	        "           [--gamma X] [--step-every N] [--min-lr X]\n"
 	        "           [--init SCHEME] [--bias-init SCHEME] [--seed N] [--threads N]\n"
 	        "           [--val FILE [--eval-every N] [--metric NAME] [--patience N]]\n"
+	        "           [--log FILE [--log-every N]]\n"
+	        "           [--checkpoint FILE --checkpoint-every N] [--resume FILE]\n"
+	        "           [--progress] [FILE ...]\n"
+	        "       sluice-train [-f] [-o MODEL] [--zstd[=LEVEL]] --model gpt --vocab VOCAB\n"
+	        "           [--field F] [--layers N] [--heads N] [--embd N] [--context N]\n"
+	        "           [--dropout P] [--epochs N | --steps N] [--batch N]\n"
+	        "           [optimizer and schedule options as above] [--seed N] [--threads N]\n"
+	        "           [--val FILE [--eval-every N] [--eval-windows N] [--patience N]]\n"
 	        "           [--log FILE [--log-every N]]\n"
 	        "           [--checkpoint FILE --checkpoint-every N] [--resume FILE]\n"
 	        "           [--progress] [FILE ...]\n");
