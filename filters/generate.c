@@ -28,7 +28,7 @@
  * character-level vocabulary refuses characters it does not know.  Tokens
  * are bytes, so a continuation may end inside a character or, rarely,
  * hold bytes that are not UTF-8: in a str field the unfinished character
- * at the end is dropped and other invalid bytes become U+FFFD (the records
+ * at the end is dropped and other bytes that start no character become U+FFFD (the records
  * so changed are counted on stderr); --bin keeps the exact bytes.
  *
  * Memory: the model, its cache, and one record and its completion.
@@ -251,7 +251,7 @@ static int text_mode(struct gen *g, const struct opts *o)
 /* -------------------------------------------------------- filter mode */
 
 /* The completion as a value: the exact bytes for --bin, else UTF-8 (an
- * unfinished last character dropped, invalid bytes as U+FFFD; *fixed is
+ * unfinished last character dropped, bad bytes as U+FFFD; *fixed is
  * set when that changed anything). */
 static struct sl_value completion(struct gen *g, const struct opts *o, struct sl_buf *tmp,
                                   int *fixed)
