@@ -28,8 +28,9 @@
  * character-level vocabulary refuses characters it does not know.  Tokens
  * are bytes, so a continuation may end inside a character or, rarely,
  * hold bytes that are not UTF-8: in a str field the unfinished character
- * at the end is dropped and other bytes that start no character become U+FFFD (the records
- * so changed are counted on stderr); --bin keeps the exact bytes.
+ * at the end is dropped and other bytes that start no character become
+ * U+FFFD (the records so changed are counted on stderr); --bin keeps the
+ * exact bytes.
  *
  * Memory: the model, its cache, and one record and its completion.
  */
