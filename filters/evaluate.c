@@ -9,6 +9,9 @@
  *                    averages; log loss (not for an SVM's margins); the
  *                    confusion matrix
  *   regression       MSE, RMSE, MAE, R^2
+ *   language model   the mean next-token loss (nats per token), perplexity
+ *                    and bits per byte, over non-overlapping windows of
+ *                    the model's context (lib/lm.c)
  *
  * with scikit-learn's definitions (lib/metrics.c).  The result is a
  * metrics stream, one record per number: {metric, class, predicted,
@@ -16,8 +19,15 @@
  * of confusion-matrix cells.  On a terminal, or with --report, a readable
  * report is printed instead (and the stream still goes to -o FILE).
  *
+ * A language model reads token ids (--field, default "ids": what
+ * sluice-tokenize --apply writes with the model's vocabulary) or raw text
+ * (a str field, default "text" when there are no ids), which it encodes
+ * with the vocabulary the model file keeps.  Documents are joined with the
+ * end-of-text token between them, as in training.
+ *
  * Memory: the true class and the K class scores of every record (4 + 4K
- * bytes), or its O target and O predicted values; plus one batch.
+ * bytes), or its O target and O predicted values; plus one batch.  For a
+ * language model, 4 bytes per token.
  */
 #include "sluice.h"
 
@@ -32,6 +42,8 @@
 struct opts {
 	struct sl_cli cli;
 	long long batch, threads;
+	int batch_given;
+	const char *field; /* language models */
 	int report;
 	const char *svg_confusion, *svg_roc, *svg_curves, *log;
 };
@@ -199,13 +211,242 @@ static void report_regress(FILE *f, const struct sl_reg_metrics *m, int64_t n)
 	        (long long)n, m->mse, m->rmse, m->mae, m->r2);
 }
 
+/* ------------------------------------------------------ language models */
+
+/* A language model's input: every record's token ids (or text, encoded
+ * with the model's vocabulary) joined by end-of-text. */
+struct lmtext {
+	int32_t *ids;
+	size_t n, cap;
+	int64_t docs;
+	uint32_t *enc; /* encoding scratch */
+	size_t nenc, capenc;
+};
+
+static void lm_push(struct lmtext *t, int32_t id)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 65536;
+		t->ids = sl_xrealloc(t->ids, t->cap * sizeof *t->ids);
+	}
+	t->ids[t->n++] = id;
+}
+
+/* One record's field v (ids or text) onto t; -1 with the reason in why. */
+static int lm_record(struct sl_lm *lm, struct lmtext *t, const struct sl_value *v,
+                     enum sl_elem elem, char *why, size_t cap)
+{
+	uint32_t V = sl_tok_size(lm->tok);
+
+	if (v->kind == SL_NIL) {
+		snprintf(why, cap, "missing");
+		return -1;
+	}
+	if (t->docs++ && lm->eot >= 0)
+		lm_push(t, lm->eot);
+	if (v->kind == SL_STR) {
+		size_t bad;
+		t->nenc = 0;
+		if (sl_tok_encode(lm->tok, v->u.s.p, v->u.s.n, &t->enc, &t->nenc, &t->capenc,
+		                  &bad) < 0) {
+			snprintf(why, cap, "byte %zu: a character the model's vocabulary lacks", bad);
+			return -1;
+		}
+		for (size_t k = 0; k < t->nenc; k++)
+			lm_push(t, (int32_t)t->enc[k]);
+		return 0;
+	}
+	for (size_t k = 0; k < v->u.s.n / sl_elem_size(elem); k++) {
+		int64_t id;
+		if (elem == SL_ELEM_U16) {
+			uint16_t x;
+			memcpy(&x, v->u.s.p + 2 * k, 2);
+			id = x;
+		} else {
+			int32_t x;
+			memcpy(&x, v->u.s.p + 4 * k, 4);
+			id = x;
+		}
+		if (id < 0 || id >= (int64_t)V) {
+			snprintf(why, cap, "id %lld at %zu is not in the model's vocabulary (%u "
+			         "tokens)", (long long)id, k, V);
+			return -1;
+		}
+		lm_push(t, (int32_t)id);
+	}
+	return 0;
+}
+
+/* Which field a header offers: --field, else "ids", else "text".  Its
+ * index, with its element type in *elem (SL_ELEM_NONE for text); -1 with a
+ * message. */
+static int lm_field(const struct sl_header *h, const char *want, enum sl_elem *elem,
+                    const char *name)
+{
+	int fi = want ? sl_header_find(h, want) : sl_header_find(h, "ids");
+	const char *fname;
+	char tn[32];
+	struct sl_type t;
+
+	if (!want && fi < 0)
+		fi = sl_header_find(h, "text");
+	if (fi < 0) {
+		if (want)
+			sl_warn("%s: no field \"%s\"", name, want);
+		else
+			sl_warn("%s: neither \"ids\" nor \"text\" (--field names the field)", name);
+		return -1;
+	}
+	t = h->fields[fi].type;
+	fname = h->fields[fi].name;
+	*elem = t.kind == SL_VEC ? t.elem : SL_ELEM_NONE;
+	if (t.kind == SL_STR || (t.kind == SL_VEC && (t.elem == SL_ELEM_U16 || t.elem == SL_ELEM_I32)))
+		return fi;
+	sl_type_format(t, tn, sizeof tn);
+	sl_warn("%s: field \"%s\" is %s, not text (str) or token ids (u16[], i32[])", name,
+	        fname, tn);
+	return -1;
+}
+
+/* The bytes ids decode to, the end-of-text markers left out. */
+static int64_t lm_bytes(const struct sl_lm *lm, const int32_t *ids, size_t n)
+{
+	int64_t bytes = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p;
+		size_t len;
+		if (ids[i] == lm->eot)
+			continue;
+		sl_tok_bytes(lm->tok, (uint32_t)ids[i], &p, &len);
+		bytes += (int64_t)len;
+	}
+	return bytes;
+}
+
+/* Evaluates a language model on the inputs: the mean next-token loss,
+ * perplexity and bits per byte over non-overlapping windows of its
+ * context.  Returns the exit status. */
+static int lm_main(const struct opts *o, struct sl_lm *lm, const char *model_path,
+                   char **files, int nin, int argc, char **argv)
+{
+	struct lmtext t = {0};
+	struct sl_gpt_run *run;
+	char why[256];
+	int rc = 0, have_header = 0;
+	int B = o->batch_given ? (int)(o->batch < 4096 ? o->batch : 4096) : 16;
+	size_t scored = 0;
+	double nats, loss, ppl, bpb;
+	int64_t bytes;
+	const char *in = nin ? files[0] : "(stdin)";
+
+	for (int a = 0; a < (nin ? nin : 1) && !rc; a++) {
+		struct sl_reader *r = sl_reader_open(nin ? files[a] : NULL);
+		enum sl_elem elem = SL_ELEM_NONE;
+		int ev, fi = -1;
+		while ((ev = sl_read(r)) > 0) {
+			if (ev == SL_HEADER) {
+				if ((fi = lm_field(sl_reader_header(r), o->field, &elem,
+				                   sl_reader_name(r))) < 0) {
+					rc = 1;
+					break;
+				}
+				have_header = 1;
+				continue;
+			}
+			if (lm_record(lm, &t, sl_reader_values(r) + fi, elem, why, sizeof why) < 0) {
+				sl_warn("%s: record %llu: field \"%s\": %s", sl_reader_name(r),
+				        (unsigned long long)sl_reader_recno(r),
+				        sl_reader_header(r)->fields[fi].name, why);
+				rc = 1;
+				break;
+			}
+		}
+		if (ev == SL_ERROR) {
+			sl_warn("%s", sl_reader_error(r));
+			rc = 1;
+		}
+		sl_reader_close(r);
+	}
+	free(t.enc);
+	if (!rc && !have_header) {
+		sl_warn("%s: no input header", in);
+		rc = 1;
+	} else if (!rc && t.n < 2) {
+		sl_warn("%s: %zu tokens: nothing to predict", in, t.n);
+		rc = 1;
+	}
+	if (rc) {
+		free(t.ids);
+		return rc;
+	}
+
+	sl_blas_threads(1);
+	run = sl_gpt_run_new(&lm->gpt, B, lm->ctx, (int)o->threads);
+	nats = sl_lm_nll(run, B, lm->ctx, t.ids, t.n, 0, &scored);
+	sl_gpt_run_free(run);
+	bytes = lm_bytes(lm, t.ids + 1, t.n - 1);
+	loss = nats / (double)scored;
+	ppl = exp(loss);
+	bpb = bytes ? nats / log(2.0) / (double)bytes : NAN;
+
+	if (o->report) {
+		printf("%s on %s: %lld documents, %zu tokens, language model (context %d)\n\n",
+		       model_path, in, (long long)t.docs, t.n, lm->ctx);
+		printf("tokens scored  %zu\nbytes          %lld\nloss           %.6f nats/token\n"
+		       "perplexity     %.6g\nbits per byte  %.6f\n",
+		       scored, (long long)bytes, loss, ppl, bpb);
+	}
+	if (!o->report || o->cli.output) {
+		struct sl_header *h = sl_header_new();
+		struct sl_type ts = {SL_STR, 0, 0}, tf = {SL_FLOAT, 0, 0};
+		struct sl_writer *w;
+		char *werr = NULL;
+		int wrc = 0;
+		sl_header_add(h, "metric", ts);
+		sl_header_add(h, "class", ts);
+		sl_header_add(h, "predicted", ts);
+		sl_header_add(h, "value", tf);
+		sl_val_set(&h->meta, "model", sl_val_str(model_path));
+		sl_val_set(&h->meta, "task", sl_val_str("language-model"));
+		sl_header_lineage(h, argc, argv);
+		w = sl_writer_open(o->cli.output, &o->cli.w);
+		if (!sl_writer_error(w) && sl_write_header(w, h) == 0) {
+			wrc |= put(w, "documents", NULL, NULL, (double)t.docs);
+			wrc |= put(w, "tokens", NULL, NULL, (double)scored);
+			wrc |= put(w, "bytes", NULL, NULL, (double)bytes);
+			wrc |= put(w, "loss", NULL, NULL, loss);
+			wrc |= put(w, "perplexity", NULL, NULL, ppl);
+			wrc |= put(w, "bits_per_byte", NULL, NULL, bpb);
+		}
+		if (sl_writer_error(w) || wrc) {
+			sl_warn("%s", sl_writer_error(w));
+			sl_writer_abort(w);
+			rc = 1;
+		} else if (sl_writer_close(w, &werr) < 0) {
+			sl_warn("%s", werr);
+			free(werr);
+			rc = 1;
+		}
+		sl_header_free(h);
+	}
+	if (o->svg_confusion || o->svg_roc)
+		sl_warn("note: --svg-confusion and --svg-roc are for classifiers");
+	free(t.ids);
+	if (fflush(stdout) == EOF) {
+		sl_warn("write error on stdout");
+		rc = 1;
+	}
+	return rc;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
 {
 	enum {
 		O_BATCH = SL_OPT_FIRST_FREE, O_THREADS, O_REPORT, O_SVGCONF, O_SVGROC,
-		O_SVGCURVES, O_LOG,
+		O_SVGCURVES, O_LOG, O_FIELD,
 	};
 	static const struct option longopts[] = {
 	    SL_CLI_LONGOPTS,
@@ -216,6 +457,7 @@ int main(int argc, char **argv)
 	    {"svg-roc", required_argument, 0, O_SVGROC},
 	    {"svg-curves", required_argument, 0, O_SVGCURVES},
 	    {"log", required_argument, 0, O_LOG},
+	    {"field", required_argument, 0, O_FIELD},
 	    {0, 0, 0, 0},
 	};
 	struct opts o = {.batch = 1024};
@@ -240,6 +482,7 @@ int main(int argc, char **argv)
 		case O_BATCH:
 			if ((o.batch = sl_parse_count(optarg)) < 1 || o.batch > (1 << 20))
 				sl_die(2, "--batch: 1 to 1048576 records, not '%s'", optarg);
+			o.batch_given = 1;
 			break;
 		case O_THREADS:
 			if ((o.threads = sl_parse_count(optarg)) < 1 || o.threads > 256)
@@ -250,6 +493,7 @@ int main(int argc, char **argv)
 		case O_SVGROC: o.svg_roc = optarg; break;
 		case O_SVGCURVES: o.svg_curves = optarg; break;
 		case O_LOG: o.log = optarg; break;
+		case O_FIELD: o.field = optarg; break;
 		default:
 			usage(2);
 			return 2;
@@ -270,11 +514,27 @@ int main(int argc, char **argv)
 	if (!o.report && !o.cli.output && isatty(1))
 		o.report = 1;
 	model_path = argv[optind++];
+	nin = argc - optind;
+	{
+		struct sl_lm lm;
+		int k = sl_lm_load(&lm, model_path, err, sizeof err);
+		if (k == 0) {
+			rc = lm_main(&o, &lm, model_path, argv + optind, nin, argc, argv);
+			sl_lm_free(&lm);
+			return rc;
+		}
+		if (k == -1) {
+			sl_warn("%s", err);
+			return 1;
+		}
+	}
+	if (o.field)
+		sl_die(2, "--field is for language models; %s reads its features by name",
+		       model_path);
 	if (sl_loaded_open(&L, model_path, err, sizeof err) < 0) {
 		sl_warn("%s", err);
 		return 1;
 	}
-	nin = argc - optind;
 	K = L.feat.task == SL_TASK_CLASSIFY ? sl_net_classes(&L.net) : 0;
 	O = L.net.O;
 	sl_blas_threads(1);
@@ -431,6 +691,6 @@ static void usage(int status)
 	fprintf(status ? stderr : stdout,
 	        "usage: sluice-evaluate [-f] [-o FILE] [--zstd[=LEVEL]] [--report]\n"
 	        "           [--batch N] [--threads N] [--svg-confusion FILE]\n"
-	        "           [--svg-roc FILE] [--svg-curves FILE --log LOG]\n"
+	        "           [--svg-roc FILE] [--svg-curves FILE --log LOG] [--field F]\n"
 	        "           MODEL [FILE ...]\n");
 }

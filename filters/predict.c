@@ -183,7 +183,15 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof c);
 	c.o = &o;
 	if (sl_loaded_open(&c.L, argv[optind], err, sizeof err) < 0) {
-		sl_warn("%s", err);
+		struct sl_lm lm;
+		char lmerr[600];
+		if (sl_lm_load(&lm, argv[optind], lmerr, sizeof lmerr) == 0) {
+			sl_lm_free(&lm);
+			sl_warn("%s: a language model: sluice-generate continues text with it, "
+			        "sluice-evaluate scores it", argv[optind]);
+		} else {
+			sl_warn("%s", err);
+		}
 		return 1;
 	}
 	optind++;
