@@ -1311,15 +1311,26 @@ static struct sl_val counts_val(const struct model *M, uint64_t records,
 
 /* ------------------------------------------------------------- main */
 
+/* The header h, encoded, at the end of a. */
+static void put_header(struct sl_big *a, const struct sl_header *h)
+{
+	struct sl_buf tmp = {0};
+	struct sl_writer *w = sl_writer_mem(&tmp);
+
+	sl_write_header(w, h);
+	sl_writer_close(w, NULL);
+	sl_big_put(a, tmp.p, tmp.n);
+	sl_buf_free(&tmp);
+}
+
 /* Fitting: reads every input, keeps the records a drop field does not
  * remove (as a stream in arena, unless only the state is wanted),
  * collects what each field's statistic needs and the donors.  Returns 0
  * or an exit status. */
 static int gather(struct model *M, const struct opts *o, int nin, char **files,
-                  struct sl_buf *arena, struct sl_header **first,
+                  struct sl_big *arena, struct sl_header **first,
                   uint64_t *records, uint64_t *dropped)
 {
-	struct sl_writer *w = sl_writer_mem(arena);
 	int rc = 0;
 
 	for (int a = 0; a < (nin ? nin : 1) && !rc; a++) {
@@ -1341,7 +1352,7 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 				}
 				if (!*first) {
 					*first = sl_header_copy(h);
-					sl_write_header(w, h);
+					put_header(arena, h);
 					if ((rc = setup(M, o, h, sl_reader_name(r))) ||
 					    (rc = bind(M, h, sl_reader_name(r))))
 						break;
@@ -1356,7 +1367,7 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 			}
 			if (!o->fit_only) {
 				sl_reader_raw(r, &raw, &rawn);
-				sl_write_raw(w, raw, rawn);
+				sl_big_put(arena, raw, rawn);
 			}
 			for (size_t j = 0; j < M->nf; j++) {
 				struct fld *d = &M->f[j];
@@ -1387,7 +1398,6 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 		}
 		sl_reader_close(r);
 	}
-	sl_writer_close(w, NULL);
 	if (!rc && !*first) {
 		sl_warn("no input header");
 		rc = 1;
@@ -1581,7 +1591,7 @@ int main(int argc, char **argv)
 	struct opts o = {.method = M_MEAN, .k = 5, .scale = 1};
 	struct model M = {0};
 	struct run R = {0};
-	struct sl_buf arena = {0};
+	struct sl_big arena = {0};
 	uint64_t records = 0, dropped = 0;
 	int c, rc = 0, nin;
 	long long k;
@@ -1706,7 +1716,7 @@ int main(int argc, char **argv)
 	free(R.S.bestd);
 	sl_header_free(R.first);
 	sl_header_free(R.outh);
-	sl_buf_free(&arena);
+	sl_big_free(&arena);
 	return rc;
 }
 

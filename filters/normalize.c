@@ -37,8 +37,12 @@ struct spec {
 	char **cats; /* encoders: sorted categories (text form) */
 	size_t ncats;
 	/* fitting */
-	double *vals;
-	size_t nvals, capvals;
+	struct sl_big col; /* fitting, robust: the values, gathered */
+	double *vals;      /* col's, once gathered */
+	size_t nvals;
+	size_t cnt;        /* fitting: values seen (not NaN), their */
+	double sum, mn, mx; /* sum, min and max, */
+	double ss;         /* and squared deviations from the mean */
 };
 
 struct opts {
@@ -180,37 +184,28 @@ static long cat_index(const struct spec *s, const char *t)
 	return -1;
 }
 
-/* Learns a spec's numbers from its collected values. */
+/* Learns a spec's numbers from what gather() kept: running min, max and
+ * sum (in input order) for min-max and z-score, every value for robust.
+ * The z-score's squared deviations need the mean first: ss is summed by
+ * a second pass over the stream (zscore_pass), in input order, as a pass
+ * over the stored values would. */
 static void fit_spec(struct spec *s, const struct opts *o)
 {
-	size_t n = s->nvals;
+	size_t n = s->cnt;
 
 	s->a = 0;
 	s->b = 1;
 	if (s->m == M_ONEHOT || s->m == M_ORDINAL || s->m == M_LOG1P_ONLY || !n)
 		return;
 	if (s->m == M_MINMAX) {
-		double mn = INFINITY, mx = -INFINITY;
-		for (size_t i = 0; i < n; i++) {
-			if (s->vals[i] < mn)
-				mn = s->vals[i];
-			if (s->vals[i] > mx)
-				mx = s->vals[i];
-		}
-		s->a = mn;
-		s->b = mx > mn ? mx - mn : 1;
+		s->a = s->mn;
+		s->b = s->mx > s->mn ? s->mx - s->mn : 1;
 	} else if (s->m == M_ZSCORE) {
-		/* Two passes in a fixed order: mean, then squared deviations. */
-		double sum = 0, ss = 0, mean;
-		for (size_t i = 0; i < n; i++)
-			sum += s->vals[i];
-		mean = sum / (double)n;
-		for (size_t i = 0; i < n; i++)
-			ss += (s->vals[i] - mean) * (s->vals[i] - mean);
-		s->a = mean;
-		s->b = ss > 0 ? sqrt(ss / (double)n) : 1;
+		s->a = s->sum / (double)n;
+		s->b = s->ss > 0 ? sqrt(s->ss / (double)n) : 1;
 	} else if (s->m == M_ROBUST) {
 		double q1, q3;
+		n = s->nvals;
 		qsort(s->vals, n, sizeof *s->vals, cmp_double);
 		s->a = quantile(s->vals, n, 0.5);
 		q1 = quantile(s->vals, n, 0.25);
@@ -629,12 +624,23 @@ static int transform(const struct layout *L, const struct opts *o,
 
 /* ------------------------------------------------------------- main */
 
+/* The header h, encoded, at the end of a. */
+static void put_header(struct sl_big *a, const struct sl_header *h)
+{
+	struct sl_buf tmp = {0};
+	struct sl_writer *w = sl_writer_mem(&tmp);
+
+	sl_write_header(w, h);
+	sl_writer_close(w, NULL);
+	sl_big_put(a, tmp.p, tmp.n);
+	sl_buf_free(&tmp);
+}
+
 /* Reads every input: the first header, the records' bytes into arena (a
  * stream of its own, so it can be read again), and the values to fit. */
-static int gather(struct opts *o, int nin, char **files, struct sl_buf *arena,
+static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
                   struct sl_header **first)
 {
-	struct sl_writer *w = sl_writer_mem(arena);
 	struct sl_buf tmp = {0};
 	int rc = 0;
 
@@ -656,7 +662,7 @@ static int gather(struct opts *o, int nin, char **files, struct sl_buf *arena,
 				}
 				if (!*first) {
 					*first = sl_header_copy(h);
-					sl_write_header(w, h);
+					put_header(arena, h);
 					if (!o->any_method) /* default: z-score every number */
 						for (size_t f = 0; f < h->nfields; f++)
 							if (h->fields[f].type.kind == SL_INT ||
@@ -673,7 +679,7 @@ static int gather(struct opts *o, int nin, char **files, struct sl_buf *arena,
 			}
 			v = sl_reader_values(r);
 			sl_reader_raw(r, &raw, &rawn);
-			sl_write_raw(w, raw, rawn);
+			sl_big_put(arena, raw, rawn);
 			for (size_t f = 0; f < sl_reader_header(r)->nfields; f++) {
 				struct spec *s;
 				if (map[f] < 0 || v[f].kind == SL_NIL)
@@ -707,11 +713,17 @@ static int gather(struct opts *o, int nin, char **files, struct sl_buf *arena,
 						}
 						x = log1p(x);
 					}
-					if (s->nvals == s->capvals) {
-						s->capvals = s->capvals ? 2 * s->capvals : 1024;
-						s->vals = sl_xrealloc(s->vals, s->capvals * sizeof *s->vals);
+					if (s->m == M_ROBUST) {
+						memcpy(sl_big_reserve(&s->col, sizeof x), &x, sizeof x);
+						s->col.n += sizeof x;
 					}
-					s->vals[s->nvals++] = x;
+					if (!s->cnt++)
+						s->mn = s->mx = x;
+					s->sum += x;
+					if (x < s->mn)
+						s->mn = x;
+					if (x > s->mx)
+						s->mx = x;
 				}
 			}
 			if (rc)
@@ -724,13 +736,66 @@ static int gather(struct opts *o, int nin, char **files, struct sl_buf *arena,
 		free(map);
 		sl_reader_close(r);
 	}
-	sl_writer_close(w, NULL);
+	for (size_t i = 0; i < o->nspecs; i++) {
+		o->specs[i].vals = (double *)o->specs[i].col.p;
+		o->specs[i].nvals = o->specs[i].col.n / sizeof(double);
+	}
 	sl_buf_free(&tmp);
 	if (!rc && !*first) {
 		sl_warn("no input header");
 		rc = 1;
 	}
 	return rc;
+}
+
+/* The z-score specs' squared deviations from their means, by reading the
+ * gathered stream again (values as gather() took them: NaN skipped, log1p
+ * applied).  Returns 0, or 1 after a message. */
+static int zscore_pass(struct opts *o, const struct sl_big *arena, const char *name)
+{
+	struct sl_reader *r;
+	int ev, *map = NULL, any = 0;
+	size_t nf = 0;
+
+	for (size_t i = 0; i < o->nspecs; i++)
+		any |= o->specs[i].m == M_ZSCORE && o->specs[i].cnt;
+	if (!any)
+		return 0;
+	r = sl_reader_mem(arena->p, arena->n, name);
+	while ((ev = sl_read(r)) > 0) {
+		const struct sl_value *v;
+		if (ev == SL_HEADER) {
+			const struct sl_header *h = sl_reader_header(r);
+			nf = h->nfields;
+			free(map);
+			map = sl_xmalloc((nf + 1) * sizeof *map);
+			for (size_t f = 0; f < nf; f++) {
+				struct spec *s = find_spec(o, h->fields[f].name);
+				map[f] = s && s->m == M_ZSCORE && s->cnt ? (int)(s - o->specs) : -1;
+			}
+			continue;
+		}
+		v = sl_reader_values(r);
+		for (size_t f = 0; f < nf; f++) {
+			struct spec *s;
+			double x, d;
+			if (map[f] < 0 || v[f].kind == SL_NIL)
+				continue;
+			s = &o->specs[map[f]];
+			x = v[f].kind == SL_INT ? (double)v[f].u.i : v[f].u.f;
+			if (isnan(x))
+				continue;
+			if (s->log1p)
+				x = log1p(x);
+			d = x - s->sum / (double)s->cnt;
+			s->ss += d * d;
+		}
+	}
+	if (ev == SL_ERROR) /* it was read once already: a bug */
+		sl_warn("%s", sl_reader_error(r));
+	free(map);
+	sl_reader_close(r);
+	return ev == SL_ERROR;
 }
 
 int main(int argc, char **argv)
@@ -753,7 +818,8 @@ int main(int argc, char **argv)
 	    {0, 0, 0, 0},
 	};
 	struct opts o = {.lo = 0, .hi = 1};
-	struct sl_buf arena = {0}, tmp = {0};
+	struct sl_big arena = {0};
+	struct sl_buf tmp = {0};
 	struct sl_header *first = NULL;
 	struct layout L = {0};
 	struct sl_writer *w = NULL;
@@ -807,6 +873,8 @@ int main(int argc, char **argv)
 
 	if (!o.apply) { /* fit: read everything first */
 		rc = gather(&o, nin, argv + optind, &arena, &first);
+		if (!rc)
+			rc = zscore_pass(&o, &arena, nin ? argv[optind] : "(stdin)");
 		for (size_t i = 0; i < o.nspecs && !rc; i++)
 			fit_spec(&o.specs[i], &o);
 		if (!rc)
@@ -894,7 +962,7 @@ done:
 		        o.nspecs, o.pack ? ", features packed" : "");
 	for (size_t i = 0; i < o.nspecs; i++) {
 		free(o.specs[i].name);
-		free(o.specs[i].vals);
+		sl_big_free(&o.specs[i].col);
 		for (size_t k = 0; k < o.specs[i].ncats; k++)
 			free(o.specs[i].cats[k]);
 		free(o.specs[i].cats);
@@ -910,7 +978,7 @@ done:
 	free(out);
 	free(vec);
 	sl_header_free(first);
-	sl_buf_free(&arena);
+	sl_big_free(&arena);
 	sl_buf_free(&tmp);
 	return rc;
 }

@@ -31,8 +31,10 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum method { OM_IQR, OM_ZSCORE };
 static const char *const method_names[] = {"iqr", "zscore"};
@@ -50,9 +52,10 @@ struct ofld {
 	double q1, q3, mean, std; /* what the fences came from */
 	int64_t ilo, ihi;    /* int fields clipped as ints: the whole numbers
 	                      * inside the fences */
-	/* fitting */
+	/* fitting: the finite values, in col */
+	struct sl_big col;
 	double *v;
-	size_t n, cap;
+	size_t n;
 	/* counts: outliers below and above */
 	uint64_t low, high;
 };
@@ -76,6 +79,7 @@ struct opts {
 	int k_set, z_set, method_set;
 	enum action action;
 	int action_set, round, fitopt;
+	int threads; /* fitting fields at once; 0: the cores present */
 };
 
 static void usage(int status);
@@ -539,13 +543,155 @@ static int plan_output(struct model *M, const struct sl_header *h, int argc,
 
 /* ------------------------------------------------------------- main */
 
+/* Records of numbers only, held as columns rather than as a stream: 8
+ * bytes per value plus a byte saying it is there (not nil), against 9
+ * for a stream of float64s, and nothing to decode when they are read
+ * again; the fences are then fitted one field at a time from a copy of
+ * its finite values, instead of holding a copy of every field at once. */
+struct cols {
+	size_t nf;
+	uint64_t n;          /* records */
+	struct sl_big *val;  /* per field: n int64 or double */
+	struct sl_big *has;  /* per field: n bytes, 1 unless nil */
+};
+
+#define COLS_CHUNK 4096
+
+static void cols_add(struct cols *C, const struct sl_value *v)
+{
+	uint64_t k = C->n % COLS_CHUNK;
+
+	if (!k)
+		for (size_t f = 0; f < C->nf; f++) {
+			sl_big_reserve(&C->val[f], COLS_CHUNK * 8);
+			sl_big_reserve(&C->has[f], COLS_CHUNK);
+		}
+	for (size_t f = 0; f < C->nf; f++) {
+		memcpy(C->val[f].p + C->val[f].n, &v[f].u.i, 8);
+		C->val[f].n += 8;
+		C->has[f].p[C->has[f].n++] = v[f].kind != SL_NIL;
+	}
+	C->n++;
+}
+
+/* Record i's values, of the kinds h declares. */
+static void cols_get(const struct cols *C, const struct sl_header *h, uint64_t i,
+                     struct sl_value *v)
+{
+	for (size_t f = 0; f < C->nf; f++) {
+		v[f].kind = C->has[f].p[i] ? h->fields[f].type.kind : SL_NIL;
+		memcpy(&v[f].u.i, C->val[f].p + 8 * i, 8);
+	}
+}
+
+static void cols_free(struct cols *C)
+{
+	for (size_t f = 0; f < C->nf; f++) {
+		sl_big_free(&C->val[f]);
+		sl_big_free(&C->has[f]);
+	}
+	free(C->val);
+	free(C->has);
+}
+
+/* Fitting from the columns: worker t of T fits fields t, t + T, ...,
+ * each through one scratch copy of a field's finite values at a time.
+ * Fields are independent, so the fences do not depend on T. */
+struct fitjob {
+	struct model *M;
+	const struct cols *C;
+	const struct sl_header *h;
+	int t, T;
+};
+
+static void *fit_cols_worker(void *arg)
+{
+	struct fitjob *J = arg;
+	struct model *M = J->M;
+	const struct cols *C = J->C;
+	struct sl_big scratch = {0};
+
+	for (size_t j = (size_t)J->t; j < M->nf; j += (size_t)J->T) {
+		struct ofld *d = &M->f[j];
+		const char *has = C->has[d->in].p;
+		const char *val = C->val[d->in].p;
+		int isint = J->h->fields[d->in].type.kind == SL_INT;
+		double *s = sl_big_reserve(&scratch, C->n * sizeof *s + 8);
+		size_t k = 0;
+		for (uint64_t i = 0; i < C->n; i++) {
+			double y;
+			if (!has[i])
+				continue;
+			if (isint) {
+				int64_t x;
+				memcpy(&x, val + 8 * i, 8);
+				y = (double)x;
+			} else {
+				memcpy(&y, val + 8 * i, 8);
+			}
+			if (isfinite(y))
+				s[k++] = y;
+		}
+		d->v = s;
+		d->n = k;
+		fit_fences(d, M);
+		d->v = NULL;
+	}
+	sl_big_free(&scratch);
+	return NULL;
+}
+
+static void fit_cols(struct model *M, const struct cols *C, const struct sl_header *h,
+                     int threads)
+{
+	struct fitjob J[256];
+	pthread_t tid[256];
+	int T = threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (T < 1)
+		T = 1;
+	if ((size_t)T > M->nf)
+		T = M->nf ? (int)M->nf : 1;
+	if (T > 256)
+		T = 256;
+	for (int t = 0; t < T; t++)
+		J[t] = (struct fitjob){M, C, h, t, T};
+	for (int t = 1; t < T; t++)
+		if (pthread_create(&tid[t], NULL, fit_cols_worker, &J[t]) != 0)
+			sl_die(1, "cannot start a thread");
+	fit_cols_worker(&J[0]);
+	for (int t = 1; t < T; t++)
+		pthread_join(tid[t], NULL);
+}
+
+/* 1 when every field of h is a number (int or float). */
+static int all_numbers(const struct sl_header *h)
+{
+	for (size_t f = 0; f < h->nfields; f++)
+		if (!numeric(h->fields[f].type.kind))
+			return 0;
+	return 1;
+}
+
+/* The header h, encoded, at the end of a. */
+static void put_header(struct sl_big *a, const struct sl_header *h)
+{
+	struct sl_buf tmp = {0};
+	struct sl_writer *w = sl_writer_mem(&tmp);
+
+	sl_write_header(w, h);
+	sl_writer_close(w, NULL);
+	sl_big_put(a, tmp.p, tmp.n);
+	sl_buf_free(&tmp);
+}
+
 /* Fitting: reads every input, keeps the records as a stream in arena
  * (unless only the state is wanted) and each field's finite values.
  * Returns 0 or an exit status. */
 static int gather(struct model *M, const struct opts *o, int nin, char **files,
-                  struct sl_buf *arena, struct sl_header **first, uint64_t *records)
+                  struct sl_big *arena, struct cols *C, struct sl_header **first,
+                  uint64_t *records)
 {
-	struct sl_writer *w = sl_writer_mem(arena);
 	int rc = 0;
 
 	for (int a = 0; a < (nin ? nin : 1) && !rc; a++) {
@@ -567,18 +713,27 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 				}
 				if (!*first) {
 					*first = sl_header_copy(h);
-					sl_write_header(w, h);
+					put_header(arena, h);
 					if ((rc = setup(M, o, h, sl_reader_name(r))) ||
 					    (rc = bind(M, h, sl_reader_name(r))))
 						break;
+					if (!o->fit_only && all_numbers(h)) {
+						C->nf = h->nfields;
+						C->val = sl_xcalloc(C->nf + 1, sizeof *C->val);
+						C->has = sl_xcalloc(C->nf + 1, sizeof *C->has);
+					}
 				}
 				continue;
 			}
 			v = sl_reader_values(r);
 			++*records;
+			if (C->val) {
+				cols_add(C, v);
+				continue;
+			}
 			if (!o->fit_only) {
 				sl_reader_raw(r, &raw, &rawn);
-				sl_write_raw(w, raw, rawn);
+				sl_big_put(arena, raw, rawn);
 			}
 			for (size_t j = 0; j < M->nf; j++) {
 				struct ofld *d = &M->f[j];
@@ -589,11 +744,8 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 				y = x->kind == SL_INT ? (double)x->u.i : x->u.f;
 				if (!isfinite(y))
 					continue;
-				if (d->n == d->cap) {
-					d->cap = d->cap ? 2 * d->cap : 1024;
-					d->v = sl_xrealloc(d->v, d->cap * sizeof *d->v);
-				}
-				d->v[d->n++] = y;
+				memcpy(sl_big_reserve(&d->col, sizeof y), &y, sizeof y);
+				d->col.n += sizeof y;
 			}
 		}
 		if (ev == SL_ERROR) {
@@ -602,7 +754,10 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 		}
 		sl_reader_close(r);
 	}
-	sl_writer_close(w, NULL);
+	for (size_t j = 0; j < M->nf; j++) {
+		M->f[j].v = (double *)M->f[j].col.p;
+		M->f[j].n = M->f[j].col.n / sizeof(double);
+	}
 	if (!rc && !*first) {
 		sl_warn("no input header");
 		rc = 1;
@@ -617,6 +772,47 @@ struct run {
 	struct sl_value *out;
 	uint64_t records, dropped;
 };
+
+/* Opens the output side of a run on the input header h: the output
+ * header (with lcounts, a fit's counts or NULL, in its lineage entry) and,
+ * unless counting only, the writer.  Returns 0 or an exit status. */
+static int open_output(struct model *M, const struct opts *o,
+                       const struct sl_header *h, const char *name, struct run *R,
+                       int count_only, const struct sl_val *lcounts, int argc,
+                       char **argv)
+{
+	int rc;
+
+	if (!R->first)
+		R->first = sl_header_copy(h);
+	if ((rc = bind(M, h, name)) ||
+	    (rc = plan_output(M, h, argc, argv, &R->outh, name, count_only)))
+		return rc;
+	if (lcounts)
+		sl_val_set(&R->outh->lineage.u.a[R->outh->lineage.n - 1], "counts",
+		           sl_val_copy(lcounts));
+	R->out = sl_xcalloc(R->outh->nfields + 1, sizeof *R->out);
+	if (count_only)
+		return 0;
+	R->w = sl_writer_open(o->cli.output, &o->cli.w);
+	if (sl_writer_error(R->w) || sl_write_header(R->w, R->outh) < 0)
+		return 1;
+	return 0;
+}
+
+/* One input record through the run.  0, or 1 on a write error. */
+static int put_record(struct model *M, struct run *R, const struct sl_value *in,
+                      int count_only)
+{
+	R->records++;
+	if (!outlier_record(M, in, R->first->nfields, R->out)) {
+		R->dropped++;
+		return 0;
+	}
+	if (!count_only && sl_write_record(R->w, R->out, R->outh->nfields) < 0)
+		return 1;
+	return 0;
+}
 
 /* Applies M to every record r reads.  Unless counting only, the first
  * header opens the output and lcounts (a fit's counts, or NULL) goes into
@@ -639,39 +835,37 @@ static int apply_stream(struct model *M, const struct opts *o, struct sl_reader 
 			}
 			if (R->outh)
 				continue;
-			if (!R->first)
-				R->first = sl_header_copy(h);
-			if ((rc = bind(M, h, sl_reader_name(r))) ||
-			    (rc = plan_output(M, h, argc, argv, &R->outh, sl_reader_name(r),
-			                       count_only)))
+			if ((rc = open_output(M, o, h, sl_reader_name(r), R, count_only,
+			                      lcounts, argc, argv)))
 				break;
-			if (lcounts)
-				sl_val_set(&R->outh->lineage.u.a[R->outh->lineage.n - 1], "counts",
-				           sl_val_copy(lcounts));
-			R->out = sl_xcalloc(R->outh->nfields + 1, sizeof *R->out);
-			if (count_only)
-				continue;
-			R->w = sl_writer_open(o->cli.output, &o->cli.w);
-			if (sl_writer_error(R->w) || sl_write_header(R->w, R->outh) < 0) {
-				rc = 1;
-				break;
-			}
 			continue;
 		}
-		R->records++;
-		if (!outlier_record(M, sl_reader_values(r), R->first->nfields, R->out)) {
-			R->dropped++;
-			continue;
-		}
-		if (!count_only && sl_write_record(R->w, R->out, R->outh->nfields) < 0) {
-			rc = 1;
+		if ((rc = put_record(M, R, sl_reader_values(r), count_only)))
 			break;
-		}
 	}
 	if (ev == SL_ERROR) {
 		sl_warn("%s", sl_reader_error(r));
 		rc = 1;
 	}
+	return rc;
+}
+
+/* Applies M to the records held in columns, as apply_stream does to a
+ * stream with the header h. */
+static int apply_cols(struct model *M, const struct opts *o, const struct cols *C,
+                      const struct sl_header *h, const char *name, struct run *R,
+                      int count_only, const struct sl_val *lcounts, int argc,
+                      char **argv)
+{
+	struct sl_value *in = sl_xcalloc(C->nf + 1, sizeof *in);
+	int rc;
+
+	if (!(rc = open_output(M, o, h, name, R, count_only, lcounts, argc, argv)))
+		for (uint64_t i = 0; i < C->n && !rc; i++) {
+			cols_get(C, h, i, in);
+			rc = put_record(M, R, in, count_only);
+		}
+	free(in);
 	return rc;
 }
 
@@ -745,6 +939,7 @@ enum {
 	OPT_Z,
 	OPT_ACTION,
 	OPT_ROUND,
+	OPT_THREADS,
 };
 
 int main(int argc, char **argv)
@@ -760,12 +955,14 @@ int main(int argc, char **argv)
 	    {"z", required_argument, 0, OPT_Z},
 	    {"action", required_argument, 0, OPT_ACTION},
 	    {"round", no_argument, 0, OPT_ROUND},
+	    {"threads", required_argument, 0, OPT_THREADS},
 	    {0, 0, 0, 0},
 	};
 	struct opts o = {.method = OM_IQR, .k = 1.5, .z = 3, .action = A_CLIP};
 	struct model M = {0};
 	struct run R = {0};
-	struct sl_buf arena = {0};
+	struct sl_big arena = {0};
+	struct cols C = {0};
 	uint64_t records = 0;
 	int c, rc = 0, nin;
 	char *end;
@@ -813,6 +1010,13 @@ int main(int argc, char **argv)
 			o.action_set = 1;
 			break;
 		case OPT_ROUND: o.round = 1; break;
+		case OPT_THREADS: {
+			long t = strtol(optarg, &end, 10);
+			if (end == optarg || *end || t < 1 || t > 256)
+				sl_die(2, "--threads: 1 to 256, not '%s'", optarg);
+			o.threads = (int)t;
+			break;
+		}
 		default:
 			usage(2);
 			return 2;
@@ -852,19 +1056,26 @@ int main(int argc, char **argv)
 		}
 	} else {
 		const char *name = nin ? argv[optind] : "(stdin)";
-		rc = gather(&M, &o, nin, argv + optind, &arena, &R.first, &records);
-		for (size_t j = 0; j < M.nf && !rc; j++)
+		rc = gather(&M, &o, nin, argv + optind, &arena, &C, &R.first, &records);
+		if (!rc && C.val)
+			fit_cols(&M, &C, R.first, o.threads);
+		for (size_t j = 0; j < M.nf && !rc && !C.val; j++)
 			fit_fences(&M.f[j], &M);
 		if (!rc && o.fit && write_state(&M, o.fit, R.first, argc, argv) < 0)
 			rc = 1;
 		if (!rc && !o.fit_only) {
 			/* count first, so the counts can go into the header */
-			struct sl_reader *r = sl_reader_mem(arena.p, arena.n, name);
+			struct sl_reader *r = NULL;
+			struct sl_header *h0 = R.first;
 			struct sl_val lc;
-			sl_header_free(R.first);
 			R.first = NULL;
-			rc = apply_stream(&M, &o, r, &R, 1, NULL, argc, argv);
-			sl_reader_close(r);
+			if (C.val) {
+				rc = apply_cols(&M, &o, &C, h0, name, &R, 1, NULL, argc, argv);
+			} else {
+				r = sl_reader_mem(arena.p, arena.n, name);
+				rc = apply_stream(&M, &o, r, &R, 1, NULL, argc, argv);
+				sl_reader_close(r);
+			}
 			lc = counts_val(&M, R.records, R.dropped);
 			for (size_t j = 0; j < M.nf; j++)
 				M.f[j].low = M.f[j].high = 0;
@@ -873,11 +1084,16 @@ int main(int argc, char **argv)
 			R.outh = NULL;
 			R.out = NULL;
 			R.records = R.dropped = 0;
-			if (!rc) {
+			sl_header_free(R.first);
+			R.first = NULL;
+			if (!rc && C.val) {
+				rc = apply_cols(&M, &o, &C, h0, name, &R, 0, &lc, argc, argv);
+			} else if (!rc) {
 				r = sl_reader_mem(arena.p, arena.n, name);
 				rc = apply_stream(&M, &o, r, &R, 0, &lc, argc, argv);
 				sl_reader_close(r);
 			}
+			sl_header_free(h0);
 			sl_val_free(&lc);
 		}
 	}
@@ -900,13 +1116,14 @@ int main(int argc, char **argv)
 		report(&M, o.fit_only ? records : R.records, R.dropped, o.fit_only);
 	for (size_t j = 0; j < M.nf; j++) {
 		free(M.f[j].name);
-		free(M.f[j].v);
+		sl_big_free(&M.f[j].col);
 	}
 	free(M.f);
 	free(R.out);
 	sl_header_free(R.first);
 	sl_header_free(R.outh);
-	sl_buf_free(&arena);
+	sl_big_free(&arena);
+	cols_free(&C);
 	return rc;
 }
 
@@ -916,7 +1133,8 @@ static void usage(int status)
 	        "usage: sluice-outliers [-f] [-o FILE] [--zstd[=LEVEL]]\n"
 	        "           [--fit STATE | --fit-only STATE | --apply STATE]\n"
 	        "           [--fields F,...] [--method iqr|zscore] [--k K | --z Z]\n"
-	        "           [--action drop|clip|flag|missing] [--round] [FILE ...]\n"
+	        "           [--action drop|clip|flag|missing] [--round] [--threads N]\n"
+	        "           [FILE ...]\n"
 	        "  --fields F,...   fields to check (default: every int and float)\n"
 	        "  --method M       iqr (default) or zscore fences\n"
 	        "  --k K            iqr fences Q1 - K*IQR, Q3 + K*IQR (default 1.5)\n"
@@ -926,5 +1144,6 @@ static void usage(int status)
 	        "  --round          clip int fields to whole numbers, keeping them int\n"
 	        "  --fit STATE      learn the fences, write them, apply them\n"
 	        "  --fit-only STATE learn and write the fences only\n"
-	        "  --apply STATE    apply fences learnt before\n");
+	        "  --apply STATE    apply fences learnt before\n"
+	        "  --threads N      fit N fields at once (default: the cores present)\n");
 }

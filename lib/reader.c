@@ -14,6 +14,9 @@
  * is reported as truncated.  Array and map counts are checked against the
  * bytes present too (every item needs at least one byte).
  *
+ * A large input in memory (a filter's own buffered stream, read again)
+ * is decoded where it lies: the buffer is borrowed, nothing is copied.
+ *
  * Every record is checked against its header: value count, each value's
  * type, UTF-8 in strings, vector lengths.  The first error sticks and
  * names the input, the record number and the field.
@@ -42,6 +45,7 @@ struct sl_reader {
 
 	unsigned char *buf; /* decoded stream bytes: [pos, end) unread */
 	size_t cap, pos, end;
+	int borrowed;       /* buf is the memory source itself */
 	uint64_t offset; /* stream offset of buf[0] */
 	int sniffed;
 
@@ -134,6 +138,17 @@ struct sl_reader *sl_reader_mem(const void *p, size_t n, const char *name)
 
 	r->mem = p;
 	r->memlen = n;
+	/* a large plain stream is read in place (zstd goes through the
+	 * buffer; so do small inputs, which tests the buffer's growth) */
+	if (n >= INITIAL_CAP && memcmp(p, "\x28\xb5\x2f\xfd", 4) != 0) {
+		free(r->buf);
+		r->buf = (unsigned char *)p;
+		r->cap = r->end = n;
+		r->mempos = n;
+		r->src_eof = 1;
+		r->sniffed = 1;
+		r->borrowed = 1;
+	}
 	return r;
 }
 
@@ -146,7 +161,8 @@ void sl_reader_close(struct sl_reader *r)
 	if (r->zd)
 		ZSTD_freeDStream(r->zd);
 	free(r->zin);
-	free(r->buf);
+	if (!r->borrowed)
+		free(r->buf);
 	free(r->vals);
 	free(r->err);
 	free(r->name);
@@ -240,6 +256,8 @@ static int fill(struct sl_reader *r)
 {
 	ssize_t got;
 
+	if (r->borrowed) /* the whole input is there already */
+		return 0;
 	if (r->pos > 0) { /* keep only the unread bytes */
 		memmove(r->buf, r->buf + r->pos, r->end - r->pos);
 		r->offset += r->pos;

@@ -76,6 +76,20 @@ void sl_buf_printf(struct sl_buf *b, const char *fmt, ...)
 const char *sl_buf_cstr(struct sl_buf *b);
 void sl_buf_free(struct sl_buf *b);
 
+/* A big growable buffer (lib/big.c) for what a filter must hold whole, such
+ * as a stream it reads twice or a column of a million values: mapped on
+ * its own with transparent huge pages and grown with mremap, so memory is
+ * faulted in 2 MiB at a time and never copied when it grows.  New bytes
+ * are not cleared.  p stays NULL until the first reserve. */
+struct sl_big {
+	char *p;
+	size_t n, cap;
+};
+/* Makes room for extra more bytes after n; returns p + n. */
+void *sl_big_reserve(struct sl_big *b, size_t extra);
+void sl_big_put(struct sl_big *b, const void *p, size_t n);
+void sl_big_free(struct sl_big *b);
+
 /* ---------------------------------------------------------------- type */
 
 enum sl_kind {

@@ -291,6 +291,130 @@ int sl_write_header(struct sl_writer *w, const struct sl_header *h)
 	return w->failed ? -1 : 0;
 }
 
+/* ----------------------------------------------------- direct encoding
+ *
+ * Records are most of a stream, so their values are encoded straight into
+ * the output buffer when it has room, without the packer's callback per
+ * token.  The bytes are exactly what msgpack-c's packer writes (smallest
+ * integer form, float64, str8/bin8 and up); when the buffer is nearly
+ * full the packer does it instead. */
+
+static unsigned char *be16(unsigned char *p, uint32_t x)
+{
+	p[0] = (unsigned char)(x >> 8);
+	p[1] = (unsigned char)x;
+	return p + 2;
+}
+
+static unsigned char *be32(unsigned char *p, uint32_t x)
+{
+	p[0] = (unsigned char)(x >> 24);
+	p[1] = (unsigned char)(x >> 16);
+	p[2] = (unsigned char)(x >> 8);
+	p[3] = (unsigned char)x;
+	return p + 4;
+}
+
+static unsigned char *be64(unsigned char *p, uint64_t x)
+{
+	x = __builtin_bswap64(x);
+	memcpy(p, &x, 8);
+	return p + 8;
+}
+
+/* msgpack-c's msgpack_pack_int64, case by case */
+static unsigned char *enc_int(unsigned char *p, int64_t d)
+{
+	if (d < -(1LL << 5)) {
+		if (d < -(1LL << 15)) {
+			if (d < -(1LL << 31)) {
+				*p++ = 0xd3;
+				return be64(p, (uint64_t)d);
+			}
+			*p++ = 0xd2;
+			return be32(p, (uint32_t)d);
+		}
+		if (d < -(1 << 7)) {
+			*p++ = 0xd1;
+			return be16(p, (uint32_t)d & 0xffff);
+		}
+		*p++ = 0xd0;
+		*p++ = (unsigned char)d;
+		return p;
+	}
+	if (d < (1 << 7)) {
+		*p++ = (unsigned char)d;
+		return p;
+	}
+	if (d < (1LL << 16)) {
+		if (d < (1 << 8)) {
+			*p++ = 0xcc;
+			*p++ = (unsigned char)d;
+			return p;
+		}
+		*p++ = 0xcd;
+		return be16(p, (uint32_t)d);
+	}
+	if (d < (1LL << 32)) {
+		*p++ = 0xce;
+		return be32(p, (uint32_t)d);
+	}
+	*p++ = 0xcf;
+	return be64(p, (uint64_t)d);
+}
+
+/* the head of a str (str8 and up) or bin of n bytes */
+static unsigned char *enc_strbin(unsigned char *p, size_t n, int str)
+{
+	if (str && n < 32) {
+		*p++ = (unsigned char)(0xa0 | n);
+	} else if (n < 256) {
+		*p++ = str ? 0xd9 : 0xc4;
+		*p++ = (unsigned char)n;
+	} else if (n < 65536) {
+		*p++ = str ? 0xda : 0xc5;
+		p = be16(p, (uint32_t)n);
+	} else {
+		*p++ = str ? 0xdb : 0xc6;
+		p = be32(p, (uint32_t)n);
+	}
+	return p;
+}
+
+static unsigned char *enc_array(unsigned char *p, size_t n)
+{
+	if (n < 16) {
+		*p++ = (unsigned char)(0x90 | n);
+	} else if (n < 65536) {
+		*p++ = 0xdc;
+		p = be16(p, (uint32_t)n);
+	} else {
+		*p++ = 0xdd;
+		p = be32(p, (uint32_t)n);
+	}
+	return p;
+}
+
+/* Encodes v at p (room for it checked by the caller). */
+static unsigned char *enc_value(unsigned char *p, const struct sl_value *v)
+{
+	uint64_t u;
+
+	switch (v->kind) {
+	case SL_NIL: *p++ = 0xc0; return p;
+	case SL_BOOL: *p++ = v->u.b ? 0xc3 : 0xc2; return p;
+	case SL_INT: return enc_int(p, v->u.i);
+	case SL_FLOAT:
+		*p++ = 0xcb;
+		memcpy(&u, &v->u.f, 8);
+		return be64(p, u);
+	default:
+		p = enc_strbin(p, v->u.s.n, v->kind == SL_STR);
+		memcpy(p, v->u.s.p, v->u.s.n);
+		return p + v->u.s.n;
+	}
+}
+
 /* Encodes one value of the current header's field i. */
 static void pack_value(struct sl_writer *w, const struct sl_value *v, size_t i)
 {
@@ -298,6 +422,12 @@ static void pack_value(struct sl_writer *w, const struct sl_value *v, size_t i)
 
 	/* A value of the wrong kind is a bug in the calling program. */
 	SL_ASSERT(v->kind == SL_NIL || v->kind == w->types[i].kind);
+	SL_ASSERT(v->kind != SL_VEC || v->u.s.n % sl_elem_size(w->types[i].elem) == 0);
+	if (OUTBUF - w->n >= 9 + (v->kind >= SL_STR ? 5 + v->u.s.n : 0)) {
+		unsigned char *p = enc_value(w->buf + w->n, v);
+		w->n = (size_t)(p - w->buf);
+		return;
+	}
 	switch (v->kind) {
 	case SL_NIL: msgpack_pack_nil(pk); break;
 	case SL_BOOL: v->u.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk); break;
@@ -309,8 +439,6 @@ static void pack_value(struct sl_writer *w, const struct sl_value *v, size_t i)
 		break;
 	case SL_BIN:
 	case SL_VEC:
-		SL_ASSERT(v->kind == SL_BIN ||
-		          v->u.s.n % sl_elem_size(w->types[i].elem) == 0);
 		msgpack_pack_bin(pk, v->u.s.n);
 		put(w, v->u.s.p, v->u.s.n);
 		break;
@@ -324,7 +452,12 @@ int sl_write_record(struct sl_writer *w, const struct sl_value *v, size_t n)
 	if (w->failed)
 		return -1;
 	SL_ASSERT(w->have_header && n == w->nfields);
-	msgpack_pack_array(pk, n);
+	if (OUTBUF - w->n >= 5) {
+		unsigned char *p = enc_array(w->buf + w->n, n);
+		w->n = (size_t)(p - w->buf);
+	} else {
+		msgpack_pack_array(pk, n);
+	}
 	for (size_t i = 0; i < n; i++)
 		pack_value(w, &v[i], i);
 	w->records++;
