@@ -216,37 +216,49 @@ double sl_lm_nll(struct sl_gpt_run *r, int maxB, int T, const int32_t *ids, size
 	size_t K = n > 1 ? (n - 1 + (size_t)T - 1) / (size_t)T : 0, use, done = 0;
 	int32_t *in = sl_xmalloc((size_t)maxB * T * sizeof *in);
 	int32_t *tg = sl_xmalloc((size_t)maxB * T * sizeof *tg);
-	int *len = sl_xmalloc((size_t)maxB * sizeof *len);
-	float *nll = sl_xmalloc((size_t)maxB * T * sizeof *nll);
+	float *nll = NULL;
 	double sum = 0;
 	size_t count = 0;
 
 	use = maxwin && maxwin < K ? maxwin : K;
 	while (done < use) {
-		int b = 0;
+		int b = 0, m = T;
+		/* window k predicts ids[kT + 1 .. kT + T]: full windows go maxB at
+		 * a time; the last may be short, m < T positions, and goes alone
+		 * with its tail padded (positions after the end cannot change a
+		 * causal model's earlier outputs), its losses summed one by one */
 		for (; b < maxB && done < use; b++, done++) {
-			/* window k predicts ids[kT + 1 .. kT + T]; the last may be short,
-			 * its tail padded with its last id (positions after the end
-			 * cannot change a causal model's earlier outputs) */
 			size_t k = use == K ? done : done * K / use, s = k * (size_t)T;
-			size_t m = n - 1 - s < (size_t)T ? n - 1 - s : (size_t)T;
+			size_t left = n - 1 - s;
+			if (left < (size_t)T) {
+				if (b > 0)
+					break; /* run the full ones first */
+				m = (int)left;
+			}
 			for (int t = 0; t < T; t++) {
-				size_t j = (size_t)t < m ? (size_t)t : m - 1;
+				size_t j = t < m ? (size_t)t : (size_t)m - 1;
 				in[(size_t)b * T + t] = ids[s + j];
 				tg[(size_t)b * T + t] = ids[s + j + 1];
 			}
-			len[b] = (int)m;
-		}
-		sl_gpt_run_loss(r, in, tg, b, nll);
-		for (int i = 0; i < b; i++)
-			for (int t = 0; t < len[i]; t++) {
-				sum += nll[(size_t)i * T + t];
-				count++;
+			if (m < T) {
+				b++, done++;
+				break;
 			}
+		}
+		if (m == T) {
+			sum += sl_gpt_run_loss(r, in, tg, b, NULL);
+			count += (size_t)b * T;
+		} else {
+			if (!nll)
+				nll = sl_xmalloc((size_t)T * sizeof *nll);
+			sl_gpt_run_loss(r, in, tg, 1, nll);
+			for (int t = 0; t < m; t++)
+				sum += nll[t];
+			count += (size_t)m;
+		}
 	}
 	free(in);
 	free(tg);
-	free(len);
 	free(nll);
 	if (scored)
 		*scored = count;
