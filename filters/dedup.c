@@ -42,6 +42,7 @@ struct opts {
 	int words; /* shingles of words (1) or characters (0) */
 	int nperm;
 	uint64_t seed;
+	int trailer; /* end the output with a header that carries the counts */
 };
 
 /* ------------------------------------------------------------ exact set */
@@ -577,6 +578,34 @@ static int batch_flush(struct batch *b, struct hashset *seen, struct sl_writer *
 	return 0;
 }
 
+/* ------------------------------------------------------------- trailer */
+
+/* --trailer: the output ends with its header once more, with no records
+ * after it: an empty segment of the same fields, which every reader
+ * takes as more of the same stream.  Its lineage is that of the last
+ * input header (so counts from a stage before survive) plus this run's
+ * entry with "counts", known only now.  0 or -1. */
+static int write_trailer(struct sl_writer *w, const struct sl_header *outh,
+                         const struct sl_val *lastlin, int argc, char **argv,
+                         uint64_t nread, uint64_t nexact, uint64_t nnear)
+{
+	struct sl_header *t = sl_header_copy(outh);
+	struct sl_val c = sl_val_map();
+	int rc;
+
+	sl_val_free(&t->lineage);
+	t->lineage = lastlin->tag == SL_V_ARR ? sl_val_copy(lastlin) : sl_val_arr();
+	sl_header_lineage(t, argc, argv);
+	sl_val_set(&c, "records", sl_val_int((int64_t)nread));
+	sl_val_set(&c, "kept", sl_val_int((int64_t)(nread - nexact - nnear)));
+	sl_val_set(&c, "exact", sl_val_int((int64_t)nexact));
+	sl_val_set(&c, "near", sl_val_int((int64_t)nnear));
+	sl_val_set(&t->lineage.u.a[t->lineage.n - 1], "counts", c);
+	rc = sl_write_header(w, t);
+	sl_header_free(t);
+	return rc;
+}
+
 /* ----------------------------------------------------------------- main */
 
 static void usage(int status);
@@ -645,11 +674,13 @@ int main(int argc, char **argv)
 	    {"perms", required_argument, 0, 'P'},
 	    {"seed", required_argument, 0, 's'},
 	    {"report", required_argument, 0, 'R'},
+	    {"trailer", no_argument, 0, 'L'},
 	    {0, 0, 0, 0},
 	};
 	struct opts o = {.threshold = 0.8, .ngram = 5, .words = 1, .nperm = 128};
 	struct sl_writer *w = NULL, *rep = NULL;
 	struct sl_header *outh = NULL, *reph = NULL;
+	struct sl_val lastlin = {0}; /* the lineage of the last input header */
 	struct hashset seen = {0};
 	struct near nr = {0};
 	struct sl_buf kb = {0};
@@ -716,6 +747,9 @@ int main(int argc, char **argv)
 		case 'R':
 			o.report = optarg;
 			break;
+		case 'L':
+			o.trailer = 1;
+			break;
 		default:
 			usage(2);
 			return 2;
@@ -756,8 +790,11 @@ int main(int argc, char **argv)
 						rc = 1;
 						break;
 					}
+					sl_val_free(&lastlin);
+					lastlin = sl_val_copy(&h->lineage);
 					continue;
 				}
+				lastlin = sl_val_copy(&h->lineage);
 				kidx = sl_xmalloc((h->nfields + 1) * sizeof *kidx);
 				if ((nk = resolve_keys(h, o.keys, kidx, &bad)) < 0) {
 					sl_warn("%s: --key: no field \"%s\"", sl_reader_name(r), bad);
@@ -912,6 +949,9 @@ int main(int argc, char **argv)
 		sl_warn("no input header");
 		rc = 1;
 	}
+	if (w && !rc && o.trailer &&
+	    write_trailer(w, outh, &lastlin, argc, argv, nread, nexact, nnear) < 0)
+		rc = 1;
 	if (w) {
 		char *err = NULL;
 		if (rc) {
@@ -947,6 +987,7 @@ int main(int argc, char **argv)
 	sl_buf_free(&batch.raw);
 	sl_header_free(outh);
 	sl_header_free(reph);
+	sl_val_free(&lastlin);
 	return rc;
 }
 
@@ -956,7 +997,8 @@ static void usage(int status)
 	        "usage: sluice-dedup [-f] [-o FILE] [--zstd[=LEVEL]] [--exact] [--near]\n"
 	        "                    [-k | --key FIELD,...] [--fold case,space,nfc]\n"
 	        "                    [--text FIELD] [--threshold J] [--shingle word:N|char:N]\n"
-	        "                    [--perms N] [--seed N] [--report FILE] [FILE ...]\n"
+	        "                    [--perms N] [--seed N] [--report FILE] [--trailer]\n"
+	        "                    [FILE ...]\n"
 	        "  --exact      drop records whose key was seen before (the default)\n"
 	        "  --near       drop records whose text is near an earlier one (MinHash)\n"
 	        "  --key        key fields for --exact (default: the whole record)\n"
@@ -965,5 +1007,6 @@ static void usage(int status)
 	        "  --threshold  Jaccard similarity that counts as near (default 0.8)\n"
 	        "  --shingle    shingles: word:N (default word:5) or char:N\n"
 	        "  --perms      MinHash functions (default 128)\n"
-	        "  --report     write what was removed and why as a stream to FILE\n");
+	        "  --report     write what was removed and why as a stream to FILE\n"
+	        "  --trailer    end the output with a header whose lineage has the counts\n");
 }

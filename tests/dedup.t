@@ -41,6 +41,18 @@ run sluice-dedup --key s --report "$T/r.sl" -o "$T/f.sl" "$T/in.sl"
 is "report: removed record numbers and kind" \
 	"$($PY -c 'import msgpack,sys; print(list(msgpack.Unpacker(open(sys.argv[1],"rb"),raw=False))[1:])' "$T/r.sl")" \
 	"[[3, None, 1.0, 'exact'], [4, None, 1.0, 'exact'], [8, None, 1.0, 'exact']]"
+# --trailer: the counts, known at the end, in a repeat of the header
+sluice-dedup --trailer -o "$T/t1.sl" "$T/in.sl" 2>/dev/null
+sluice-dedup --trailer --key s -o "$T/t2.sl" "$T/t1.sl" 2>/dev/null
+is "trailer: the last object is the header again, the counts in its lineage" \
+	"$($PY -c 'import msgpack,sys
+objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+t = objs[-1]
+print(objs[0]["fields"] == t["fields"], [e.get("counts") for e in t["lineage"]], sum(isinstance(o, dict) for o in objs))' "$T/t2.sl")" \
+	"True [{'records': 8, 'kept': 7, 'exact': 1, 'near': 0}, {'records': 7, 'kept': 5, 'exact': 2, 'near': 0}] 2"
+is "trailer: the records are those without it" \
+	"$($PY -c 'import msgpack,sys; print(" ".join(str(r[0]) for r in msgpack.Unpacker(open(sys.argv[1],"rb"),raw=False) if isinstance(r, list)))' "$T/t2.sl")" \
+	"$(ids "$T/b.sl")"
 sluice-dedup -o "$T/a2.sl" "$T/in.sl" 2>/dev/null
 cp "$T/a2.sl" "$T/a3.sl"; sluice-dedup -o "$T/a2.sl" "$T/in.sl" 2>/dev/null
 is_file "same input, same bytes" "$T/a2.sl" "$T/a3.sl"
