@@ -3,7 +3,7 @@
 # on the model.  A tiny GPT learns a small generated corpus; the same seed
 # gives the same bytes, a run killed with SIGKILL resumes to the same
 # bytes; evaluate's loss, perplexity and bits per byte equal a float64
-# forward written here in Python (torch) from the dumped tensors, and a
+# forward written here in plain Python from the dumped tensors, and a
 # model written by hand with all-zero weights scores exactly ln V per
 # token; bad input is refused with the record and field named.
 . "$(dirname "$0")/lib.sh"
@@ -87,18 +87,19 @@ print(len([r for r in recs if r["event"] == "step"]), [r["step"] for r in recs i
 PYEOF
 is "log: a record per step, evaluations every 100" "$(cat "$T/logcheck")" "300 [100, 200, 300]"
 
-# --- evaluate: the figures against a float64 forward in Python
+# --- evaluate: the figures against a float64 forward in plain Python
 cat > "$T/ref.py" <<'PYEOF'
-# ref.py MODEL IDS: tokens scored, bytes, loss, perplexity, bits per byte
-import io, math, msgpack, struct, sys, torch
+# ref.py MODEL IDS: tokens scored, bytes, loss, perplexity, bits per byte of
+# a GPT model file on a token stream, by a plain float64 forward pass
+import io, math, msgpack, struct, sys
 objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
 h = objs[0]; names = [f[0] for f in h["fields"]]
 W = {}
 for r in objs[1:]:
     d = dict(zip(names, r))
     shape = struct.unpack("<%di" % (len(d["shape"]) // 4), d["shape"])
-    W[d["name"]] = torch.tensor(struct.unpack("<%df" % (len(d["data"]) // 4), d["data"]),
-                                dtype=torch.float64).reshape(shape)
+    v = struct.unpack("<%df" % (len(d["data"]) // 4), d["data"])
+    W[d["name"]] = [list(v[i:i + shape[-1]]) for i in range(0, len(v), shape[-1])] if len(shape) == 2 else list(v)
 m = h["model"]; L, NH, C, T = m["layers"], m["heads"], m["embd"], m["context"]
 voc = list(msgpack.Unpacker(io.BytesIO(h["vocab"]["stream"]), raw=False))
 vn = [f[0] for f in voc[0]["fields"]]
@@ -110,28 +111,41 @@ ids = []
 for k, r in enumerate(s[1:]):
     if k: ids.append(eot)
     ids += list(struct.unpack("<%dH" % (len(r[fi]) // 2), r[fi]))
+def lin(x, w, b):  # x (t,in), w (out,in) -> (t,out)
+    return [[sum(a * c for a, c in zip(row, wr)) + (b[o] if b else 0) for o, wr in enumerate(w)] for row in x]
 def ln(x, w, b):
-    mu = x.mean(-1, keepdim=True); var = ((x - mu) ** 2).mean(-1, keepdim=True)
-    return (x - mu) / torch.sqrt(var + 1e-5) * w + b
+    out = []
+    for row in x:
+        mu = sum(row) / len(row); var = sum((a - mu) ** 2 for a in row) / len(row)
+        out.append([(a - mu) / math.sqrt(var + 1e-5) * g + c for a, g, c in zip(row, w, b)])
+    return out
+def add(x, y):
+    return [[a + b for a, b in zip(r, q)] for r, q in zip(x, y)]
 def forward(x_ids):
     t = len(x_ids); hs = C // NH
-    x = W["wte"][x_ids] + W["wpe"][:t]
+    x = [[a + b for a, b in zip(W["wte"][i], W["wpe"][p])] for p, i in enumerate(x_ids)]
     for l in range(L):
         p = "h.%d." % l
-        q, k, v = (ln(x, W[p + "ln1.w"], W[p + "ln1.b"]) @ W[p + "attn.qkv.w"].T + W[p + "attn.qkv.b"]).split(C, -1)
-        q, k, v = [z.view(t, NH, hs).transpose(0, 1) for z in (q, k, v)]
-        att = q @ k.transpose(-1, -2) / math.sqrt(hs)
-        att = att.masked_fill(torch.triu(torch.ones(t, t, dtype=torch.bool), 1), float("-inf")).softmax(-1)
-        x = x + (att @ v).transpose(0, 1).reshape(t, C) @ W[p + "attn.proj.w"].T + W[p + "attn.proj.b"]
-        f = ln(x, W[p + "ln2.w"], W[p + "ln2.b"]) @ W[p + "mlp.fc.w"].T + W[p + "mlp.fc.b"]
-        f = 0.5 * f * (1 + torch.erf(f / math.sqrt(2)))
-        x = x + f @ W[p + "mlp.proj.w"].T + W[p + "mlp.proj.b"]
-    return ln(x, W["lnf.w"], W["lnf.b"]) @ W["wte"].T
+        qkv = lin(ln(x, W[p + "ln1.w"], W[p + "ln1.b"]), W[p + "attn.qkv.w"], W[p + "attn.qkv.b"])
+        y = [[0.0] * C for _ in range(t)]
+        for hd in range(NH):
+            o = hd * hs
+            for i in range(t):
+                sc = [sum(qkv[i][o + d] * qkv[j][C + o + d] for d in range(hs)) / math.sqrt(hs) for j in range(i + 1)]
+                mx = max(sc); e = [math.exp(a - mx) for a in sc]; z = sum(e)
+                for d in range(hs):
+                    y[i][o + d] = sum(e[j] / z * qkv[j][2 * C + o + d] for j in range(i + 1))
+        x = add(x, lin(y, W[p + "attn.proj.w"], W[p + "attn.proj.b"]))
+        f = lin(ln(x, W[p + "ln2.w"], W[p + "ln2.b"]), W[p + "mlp.fc.w"], W[p + "mlp.fc.b"])
+        f = [[0.5 * a * (1 + math.erf(a / math.sqrt(2))) for a in r] for r in f]
+        x = add(x, lin(f, W[p + "mlp.proj.w"], W[p + "mlp.proj.b"]))
+    return lin(ln(x, W["lnf.w"], W["lnf.b"]), W["wte"], None)
 nats, n = 0.0, 0
 for s0 in range(0, len(ids) - 1, T):   # non-overlapping windows, the last short
     y = ids[s0 + 1:s0 + T + 1]; x = ids[s0:s0 + len(y)]
-    lp = forward(torch.tensor(x)).log_softmax(-1)
-    nats -= sum(lp[i, y[i]].item() for i in range(len(y))); n += len(y)
+    for row, tgt in zip(forward(x), y):
+        mx = max(row)
+        nats += math.log(sum(math.exp(a - mx) for a in row)) + mx - row[tgt]; n += 1
 nbytes = sum(len(tokbytes[i]) for i in ids[1:] if i != eot)
 print("%d %d %.12g %.12g %.12g" % (n, nbytes, nats / n, math.exp(nats / n), nats / math.log(2) / nbytes))
 PYEOF
