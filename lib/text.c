@@ -249,17 +249,30 @@ int sl_parse_bool(const char *p, size_t n)
 
 static int fmt_u64(char *out, uint64_t v)
 {
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+	                            "25262728293031323334353637383940414243444546474849"
+	                            "50515253545556575859606162636465666768697071727374"
+	                            "75767778798081828384858687888990919293949596979899";
 	char tmp[24];
-	int n = 0;
+	int n = 24, len;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (int i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	out[n] = 0;
-	return n;
+	/* two digits per division, from the right */
+	while (v >= 100) {
+		unsigned k = (unsigned)(v % 100) * 2;
+		v /= 100;
+		tmp[--n] = pairs[k + 1];
+		tmp[--n] = pairs[k];
+	}
+	if (v >= 10) {
+		tmp[--n] = pairs[v * 2 + 1];
+		tmp[--n] = pairs[v * 2];
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	len = 24 - n;
+	memcpy(out, tmp + n, (size_t)len);
+	out[len] = 0;
+	return len;
 }
 
 int sl_fmt_int(char *out, int64_t x)
@@ -389,7 +402,7 @@ int sl_fmt_float(char *out, double x)
 
 int sl_fmt_fixed(char *out, double x, int digits)
 {
-	double ax = fabs(x), sd, md, r;
+	double ax = fabs(x), sd, md, r, fr, tol;
 	char dig[24];
 	int n = 0, nd;
 
@@ -402,12 +415,22 @@ int sl_fmt_fixed(char *out, double x, int digits)
 	/* round half to even on the exact product, as printf does */
 	/* md: the floor of the exact product (sd is rounded, maybe up) */
 	md = floor(sd);
-	if (fma(ax, pow10tab[digits], -md) < 0)
-		md -= 1;
-	/* the exact product minus md + 1/2, rounded once: its sign decides */
-	r = fma(ax, pow10tab[digits], -(md + 0.5));
-	if (r > 0 || (r == 0 && fmod(md, 2) != 0))
-		md += 1;
+	fr = sd - md; /* exact: md is sd's integer part */
+	/* sd is within half an ulp (<= sd 2^-53) of the exact product.  Away
+	 * from a whole number and from a half by more than that, the rounded
+	 * product rounds as the exact one: the usual case, without fma */
+	tol = sd * 0x1p-50;
+	if (fr > tol && fr < 1 - tol && fabs(fr - 0.5) > tol) {
+		md += fr > 0.5;
+	} else {
+		if (fma(ax, pow10tab[digits], -md) < 0)
+			md -= 1;
+		/* the exact product minus md + 1/2, rounded once: its sign
+		 * decides */
+		r = fma(ax, pow10tab[digits], -(md + 0.5));
+		if (r > 0 || (r == 0 && ((uint64_t)md & 1)))
+			md += 1;
+	}
 	if (signbit(x)) /* as printf: -0.0001 with 3 digits is "-0.000" */
 		out[n++] = '-';
 	nd = fmt_u64(dig, (uint64_t)md);
