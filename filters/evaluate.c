@@ -42,7 +42,7 @@
 struct opts {
 	struct sl_cli cli;
 	long long batch, threads;
-	int batch_given;
+	int batch_given, progress;
 	const char *field; /* language models */
 	int report;
 	const char *svg_confusion, *svg_roc, *svg_curves, *log;
@@ -383,7 +383,22 @@ static int lm_main(const struct opts *o, struct sl_lm *lm, const char *model_pat
 
 	sl_blas_threads(1);
 	run = sl_gpt_run_new(&lm->gpt, B, lm->ctx, (int)o->threads);
-	nats = sl_lm_nll(run, B, lm->ctx, t.ids, t.n, 0, &scored);
+	{
+		/* in pieces of 16 batches of windows, for the progress line: a
+		 * piece starts on a window's first token, so the windows are the
+		 * same as in one go */
+		size_t piece = (size_t)16 * B * lm->ctx;
+		struct sl_progress prog;
+		nats = 0;
+		sl_progress_start(&prog, "tokens", t.n - 1, o->progress);
+		for (size_t at = 0; at + 1 < t.n; at += piece) {
+			size_t m = t.n - at < piece + 1 ? t.n - at : piece + 1, k;
+			nats += sl_lm_nll(run, B, lm->ctx, t.ids + at, m, 0, &k);
+			scored += k;
+			sl_progress_update(&prog, scored);
+		}
+		sl_progress_end(&prog, scored);
+	}
 	sl_gpt_run_free(run);
 	bytes = lm_bytes(lm, t.ids + 1, t.n - 1);
 	loss = nats / (double)scored;
@@ -446,7 +461,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		O_BATCH = SL_OPT_FIRST_FREE, O_THREADS, O_REPORT, O_SVGCONF, O_SVGROC,
-		O_SVGCURVES, O_LOG, O_FIELD,
+		O_SVGCURVES, O_LOG, O_FIELD, O_PROGRESS,
 	};
 	static const struct option longopts[] = {
 	    SL_CLI_LONGOPTS,
@@ -458,6 +473,7 @@ int main(int argc, char **argv)
 	    {"svg-curves", required_argument, 0, O_SVGCURVES},
 	    {"log", required_argument, 0, O_LOG},
 	    {"field", required_argument, 0, O_FIELD},
+	    {"progress", no_argument, 0, O_PROGRESS},
 	    {0, 0, 0, 0},
 	};
 	struct opts o = {.batch = 1024};
@@ -494,6 +510,7 @@ int main(int argc, char **argv)
 		case O_SVGCURVES: o.svg_curves = optarg; break;
 		case O_LOG: o.log = optarg; break;
 		case O_FIELD: o.field = optarg; break;
+		case O_PROGRESS: o.progress = 1; break;
 		default:
 			usage(2);
 			return 2;
@@ -692,5 +709,6 @@ static void usage(int status)
 	        "usage: sluice-evaluate [-f] [-o FILE] [--zstd[=LEVEL]] [--report]\n"
 	        "           [--batch N] [--threads N] [--svg-confusion FILE]\n"
 	        "           [--svg-roc FILE] [--svg-curves FILE --log LOG] [--field F]\n"
+	        "           [--progress]\n"
 	        "           MODEL [FILE ...]\n");
 }

@@ -185,4 +185,7 @@ run sluice-evaluate "$T/sm.model" "$T/nox.sl"
 ok_rc "no features: exit 1" 1
 run sluice-evaluate --svg-curves "$T/x.svg" "$T/sm.model" "$T/cls.sl"
 ok_rc "--svg-curves without --log: exit 2" 2
+run sluice-evaluate --field x "$T/sm.model" "$T/cls.sl"
+ok_rc "--field (for language models) on a classifier: exit 2" 2
+# (language models: tests/lm.t)
 done_testing

@@ -166,6 +166,11 @@ is "CNN layers" "$($PY -c 'import json,sys; print(" ".join(l["type"] for l in js
 near "CNN tells horizontal from vertical bars" "$($PY "$T/meta.py" "$T/cnn.model" metrics.val_accuracy)" 1 0.02
 is "--scale 1/255 recorded" "$($PY "$T/meta.py" "$T/cnn.model" preprocess.factor)" "0.00392156862745098"
 
+# --- --steps instead of --epochs: 7 steps of 20 records (an epoch is 10)
+run sluice-train --target y --model linear --steps 7 --batch 20 --threads 1 -o "$T/st.model" "$T/lin.sl"
+ok_rc "--steps trains" 0
+is "--steps: steps taken and epochs recorded" "$($PY "$T/meta.py" "$T/st.model" metrics.steps) $($PY "$T/meta.py" "$T/st.model" metrics.epochs) $($PY "$T/meta.py" "$T/st.model" train.steps)" "7 0.7 7"
+
 # --- determinism: same seed and threads, same bytes; another seed differs
 ARGS="--target y --model mlp --hidden 32 --dropout 0.2 --epochs 3 --batch 32 --seed 5"
 # (the same -o path each time: the lineage records the arguments)
@@ -251,6 +256,10 @@ run sluice-train --target y --model cnn -o "$T/x.model" "$T/lin.sl"
 ok_rc "cnn without a shape: exit 2" 2
 run sluice-train --target y --optim lbfgs -o "$T/x.model" "$T/lin.sl"
 ok_rc "unknown optimizer: exit 2" 2
+run sluice-train --target y --steps 10 --epochs 2 -o "$T/x.model" "$T/lin.sl"
+ok_rc "--steps and --epochs together: exit 2" 2
+run sluice-train --target y --context 8 -o "$T/x.model" "$T/lin.sl"
+ok_rc "a language-model option on another model: exit 2" 2
 $PY - "$T/nan.sl" <<'PYEOF'
 import msgpack, sys
 with open(sys.argv[1], "wb") as f:
