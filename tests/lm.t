@@ -164,6 +164,19 @@ is "raw text, encoded with the model's vocabulary: the same figures" \
 run sluice-evaluate --report "$T/lm.sl" "$T/heldids.sl"
 like "the report" "$(cat "$T/out")" "perplexity +[0-9.]+"
 
+# Byte-level BPE: tokens of several bytes, the same figures again
+sluice-tokenize --fit-only "$T/bvocab.sl" --vocab-size 280 "$T/corpus.sl" 2>/dev/null
+sluice-tokenize --apply "$T/bvocab.sl" "$T/corpus.sl" > "$T/bids.sl" 2>/dev/null
+sluice-tokenize --apply "$T/bvocab.sl" "$T/held.sl" > "$T/bheld.sl" 2>/dev/null
+run sluice-train --model gpt --vocab "$T/bvocab.sl" --layers 1 --heads 2 --embd 16 --context 8 --batch 4 --steps 100 --threads 1 -o "$T/bpe.sl" "$T/bids.sl"
+ok_rc "gpt on BPE ids trains" 0
+sluice-evaluate -o "$T/evb.sl" "$T/bpe.sl" "$T/bheld.sl" 2>/dev/null
+sluice-evaluate -o "$T/evbt.sl" "$T/bpe.sl" "$T/held.sl" 2>/dev/null
+got=$(for k in tokens bytes loss perplexity bits_per_byte; do $PY "$T/metric.py" "$T/evb.sl" $k; done | tr '\n' ' ')
+near "BPE: tokens, bytes, loss, perplexity, bits per byte as computed in Python" "$got" "$($PY "$T/ref.py" "$T/bpe.sl" "$T/bheld.sl")" 1e-6
+is "BPE: raw text scores as its ids" "$(for k in tokens bytes loss; do $PY "$T/metric.py" "$T/evbt.sl" $k; done | tr '\n' ' ')" \
+	"$(for k in tokens bytes loss; do $PY "$T/metric.py" "$T/evb.sl" $k; done | tr '\n' ' ')"
+
 # A model written by hand from sluice-model(5): every weight zero, so every
 # logit is 0 and every token costs exactly ln V nats.
 $PY - "$T/zero.sl" "$T/vocab.sl" 17 <<'PYEOF'
