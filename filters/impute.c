@@ -1324,11 +1324,13 @@ static void put_header(struct sl_big *a, const struct sl_header *h)
 }
 
 /* Fitting: reads every input, keeps the records a drop field does not
- * remove (as a stream in arena, unless only the state is wanted),
+ * remove (as a stream in arena, or as columns in *cols when every field is
+ * a number; neither when only the state is wanted),
  * collects what each field's statistic needs and the donors.  Returns 0
  * or an exit status. */
 static int gather(struct model *M, const struct opts *o, int nin, char **files,
-                  struct sl_big *arena, struct sl_header **first,
+                  struct sl_big *arena, struct sl_cols **cols,
+                  struct sl_header **first,
                   uint64_t *records, uint64_t *dropped)
 {
 	int rc = 0;
@@ -1353,6 +1355,8 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 				if (!*first) {
 					*first = sl_header_copy(h);
 					put_header(arena, h);
+					if (!o->fit_only)
+						*cols = sl_cols_new(h);
 					if ((rc = setup(M, o, h, sl_reader_name(r))) ||
 					    (rc = bind(M, h, sl_reader_name(r))))
 						break;
@@ -1367,7 +1371,10 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 			}
 			if (!o->fit_only) {
 				sl_reader_raw(r, &raw, &rawn);
-				sl_big_put(arena, raw, rawn);
+				if (*cols)
+					sl_cols_add(*cols, v);
+				else
+					sl_big_put(arena, raw, rawn);
 			}
 			for (size_t j = 0; j < M->nf; j++) {
 				struct fld *d = &M->f[j];
@@ -1592,6 +1599,7 @@ int main(int argc, char **argv)
 	struct model M = {0};
 	struct run R = {0};
 	struct sl_big arena = {0};
+	struct sl_cols *cols = NULL;
 	uint64_t records = 0, dropped = 0;
 	int c, rc = 0, nin;
 	long long k;
@@ -1661,7 +1669,8 @@ int main(int argc, char **argv)
 		dropped = R.dropped;
 	} else {
 		struct sl_val lc;
-		rc = gather(&M, &o, nin, argv + optind, &arena, &R.first, &records, &dropped);
+		rc = gather(&M, &o, nin, argv + optind, &arena, &cols, &R.first, &records,
+		            &dropped);
 		if (!rc)
 			fit_model(&M);
 		for (size_t j = 0; j < M.nf && !rc; j++)
@@ -1675,8 +1684,9 @@ int main(int argc, char **argv)
 		if (!rc && o.fit && write_state(&M, o.fit, R.first, argc, argv) < 0)
 			rc = 1;
 		if (!rc && !o.fit_only) {
-			struct sl_reader *r =
-			    sl_reader_mem(arena.p, arena.n, nin ? argv[optind] : "(stdin)");
+			const char *name = nin ? argv[optind] : "(stdin)";
+			struct sl_reader *r = cols ? sl_reader_cols(cols, name)
+			                           : sl_reader_mem(arena.p, arena.n, name);
 			sl_header_free(R.first);
 			R.first = NULL;
 			lc = counts_val(&M, records, dropped);
@@ -1717,6 +1727,7 @@ int main(int argc, char **argv)
 	sl_header_free(R.first);
 	sl_header_free(R.outh);
 	sl_big_free(&arena);
+	sl_cols_free(cols);
 	return rc;
 }
 

@@ -639,7 +639,7 @@ static void put_header(struct sl_big *a, const struct sl_header *h)
 /* Reads every input: the first header, the records' bytes into arena (a
  * stream of its own, so it can be read again), and the values to fit. */
 static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
-                  struct sl_header **first)
+                  struct sl_cols **cols, struct sl_header **first)
 {
 	struct sl_buf tmp = {0};
 	int rc = 0;
@@ -663,6 +663,8 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 				if (!*first) {
 					*first = sl_header_copy(h);
 					put_header(arena, h);
+					if (!o->fit_only)
+						*cols = sl_cols_new(h);
 					if (!o->any_method) /* default: z-score every number */
 						for (size_t f = 0; f < h->nfields; f++)
 							if (h->fields[f].type.kind == SL_INT ||
@@ -679,7 +681,10 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 			}
 			v = sl_reader_values(r);
 			sl_reader_raw(r, &raw, &rawn);
-			sl_big_put(arena, raw, rawn);
+			if (*cols)
+				sl_cols_add(*cols, v);
+			else
+				sl_big_put(arena, raw, rawn);
 			for (size_t f = 0; f < sl_reader_header(r)->nfields; f++) {
 				struct spec *s;
 				if (map[f] < 0 || v[f].kind == SL_NIL)
@@ -751,7 +756,8 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 /* The z-score specs' squared deviations from their means, by reading the
  * gathered stream again (values as gather() took them: NaN skipped, log1p
  * applied).  Returns 0, or 1 after a message. */
-static int zscore_pass(struct opts *o, const struct sl_big *arena, const char *name)
+static int zscore_pass(struct opts *o, const struct sl_big *arena,
+                       const struct sl_cols *cols, const char *name)
 {
 	struct sl_reader *r;
 	int ev, *map = NULL, any = 0;
@@ -761,7 +767,7 @@ static int zscore_pass(struct opts *o, const struct sl_big *arena, const char *n
 		any |= o->specs[i].m == M_ZSCORE && o->specs[i].cnt;
 	if (!any)
 		return 0;
-	r = sl_reader_mem(arena->p, arena->n, name);
+	r = cols ? sl_reader_cols(cols, name) : sl_reader_mem(arena->p, arena->n, name);
 	while ((ev = sl_read(r)) > 0) {
 		const struct sl_value *v;
 		if (ev == SL_HEADER) {
@@ -819,6 +825,7 @@ int main(int argc, char **argv)
 	};
 	struct opts o = {.lo = 0, .hi = 1};
 	struct sl_big arena = {0};
+	struct sl_cols *cols = NULL;
 	struct sl_buf tmp = {0};
 	struct sl_header *first = NULL;
 	struct layout L = {0};
@@ -872,9 +879,9 @@ int main(int argc, char **argv)
 	nin = argc - optind;
 
 	if (!o.apply) { /* fit: read everything first */
-		rc = gather(&o, nin, argv + optind, &arena, &first);
+		rc = gather(&o, nin, argv + optind, &arena, &cols, &first);
 		if (!rc)
-			rc = zscore_pass(&o, &arena, nin ? argv[optind] : "(stdin)");
+			rc = zscore_pass(&o, &arena, cols, nin ? argv[optind] : "(stdin)");
 		for (size_t i = 0; i < o.nspecs && !rc; i++)
 			fit_spec(&o.specs[i], &o);
 		if (!rc)
@@ -886,9 +893,10 @@ int main(int argc, char **argv)
 	}
 	/* apply: stream the input (or the gathered arena) through */
 	for (int a = 0; a < (o.apply ? (nin ? nin : 1) : 1) && !rc; a++) {
+		const char *name = nin ? argv[optind] : "(stdin)";
 		struct sl_reader *r = o.apply ? sl_reader_open(nin ? argv[optind + a] : NULL)
-		                              : sl_reader_mem(arena.p, arena.n,
-		                                              nin ? argv[optind] : "(stdin)");
+		                      : cols  ? sl_reader_cols(cols, name)
+		                              : sl_reader_mem(arena.p, arena.n, name);
 		int ev;
 		while ((ev = sl_read(r)) > 0) {
 			const char *why, *field;
@@ -979,6 +987,7 @@ done:
 	free(vec);
 	sl_header_free(first);
 	sl_big_free(&arena);
+	sl_cols_free(cols);
 	sl_buf_free(&tmp);
 	return rc;
 }

@@ -543,63 +543,12 @@ static int plan_output(struct model *M, const struct sl_header *h, int argc,
 
 /* ------------------------------------------------------------- main */
 
-/* Records of numbers only, held as columns rather than as a stream: 8
- * bytes per value plus a byte saying it is there (not nil), against 9
- * for a stream of float64s, and nothing to decode when they are read
- * again; the fences are then fitted one field at a time from a copy of
- * its finite values, instead of holding a copy of every field at once. */
-struct cols {
-	size_t nf;
-	uint64_t n;          /* records */
-	struct sl_big *val;  /* per field: n int64 or double */
-	struct sl_big *has;  /* per field: n bytes, 1 unless nil */
-};
-
-#define COLS_CHUNK 4096
-
-static void cols_add(struct cols *C, const struct sl_value *v)
-{
-	uint64_t k = C->n % COLS_CHUNK;
-
-	if (!k)
-		for (size_t f = 0; f < C->nf; f++) {
-			sl_big_reserve(&C->val[f], COLS_CHUNK * 8);
-			sl_big_reserve(&C->has[f], COLS_CHUNK);
-		}
-	for (size_t f = 0; f < C->nf; f++) {
-		memcpy(C->val[f].p + C->val[f].n, &v[f].u.i, 8);
-		C->val[f].n += 8;
-		C->has[f].p[C->has[f].n++] = v[f].kind != SL_NIL;
-	}
-	C->n++;
-}
-
-/* Record i's values, of the kinds h declares. */
-static void cols_get(const struct cols *C, const struct sl_header *h, uint64_t i,
-                     struct sl_value *v)
-{
-	for (size_t f = 0; f < C->nf; f++) {
-		v[f].kind = C->has[f].p[i] ? h->fields[f].type.kind : SL_NIL;
-		memcpy(&v[f].u.i, C->val[f].p + 8 * i, 8);
-	}
-}
-
-static void cols_free(struct cols *C)
-{
-	for (size_t f = 0; f < C->nf; f++) {
-		sl_big_free(&C->val[f]);
-		sl_big_free(&C->has[f]);
-	}
-	free(C->val);
-	free(C->has);
-}
-
 /* Fitting from the columns: worker t of T fits fields t, t + T, ...,
  * each through one scratch copy of a field's finite values at a time.
  * Fields are independent, so the fences do not depend on T. */
 struct fitjob {
 	struct model *M;
-	const struct cols *C;
+	const struct sl_cols *C;
 	const struct sl_header *h;
 	int t, T;
 };
@@ -608,17 +557,17 @@ static void *fit_cols_worker(void *arg)
 {
 	struct fitjob *J = arg;
 	struct model *M = J->M;
-	const struct cols *C = J->C;
+	uint64_t n = sl_cols_count(J->C);
 	struct sl_big scratch = {0};
 
 	for (size_t j = (size_t)J->t; j < M->nf; j += (size_t)J->T) {
 		struct ofld *d = &M->f[j];
-		const char *has = C->has[d->in].p;
-		const char *val = C->val[d->in].p;
+		const unsigned char *has;
+		const char *val = sl_cols_field(J->C, (size_t)d->in, &has);
 		int isint = J->h->fields[d->in].type.kind == SL_INT;
-		double *s = sl_big_reserve(&scratch, C->n * sizeof *s + 8);
+		double *s = sl_big_reserve(&scratch, n * sizeof *s + 8);
 		size_t k = 0;
-		for (uint64_t i = 0; i < C->n; i++) {
+		for (uint64_t i = 0; i < n; i++) {
 			double y;
 			if (!has[i])
 				continue;
@@ -641,8 +590,8 @@ static void *fit_cols_worker(void *arg)
 	return NULL;
 }
 
-static void fit_cols(struct model *M, const struct cols *C, const struct sl_header *h,
-                     int threads)
+static void fit_cols(struct model *M, const struct sl_cols *C,
+                     const struct sl_header *h, int threads)
 {
 	struct fitjob J[256];
 	pthread_t tid[256];
@@ -664,15 +613,6 @@ static void fit_cols(struct model *M, const struct cols *C, const struct sl_head
 		pthread_join(tid[t], NULL);
 }
 
-/* 1 when every field of h is a number (int or float). */
-static int all_numbers(const struct sl_header *h)
-{
-	for (size_t f = 0; f < h->nfields; f++)
-		if (!numeric(h->fields[f].type.kind))
-			return 0;
-	return 1;
-}
-
 /* The header h, encoded, at the end of a. */
 static void put_header(struct sl_big *a, const struct sl_header *h)
 {
@@ -689,7 +629,7 @@ static void put_header(struct sl_big *a, const struct sl_header *h)
  * (unless only the state is wanted) and each field's finite values.
  * Returns 0 or an exit status. */
 static int gather(struct model *M, const struct opts *o, int nin, char **files,
-                  struct sl_big *arena, struct cols *C, struct sl_header **first,
+                  struct sl_big *arena, struct sl_cols **C, struct sl_header **first,
                   uint64_t *records)
 {
 	int rc = 0;
@@ -717,18 +657,15 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 					if ((rc = setup(M, o, h, sl_reader_name(r))) ||
 					    (rc = bind(M, h, sl_reader_name(r))))
 						break;
-					if (!o->fit_only && all_numbers(h)) {
-						C->nf = h->nfields;
-						C->val = sl_xcalloc(C->nf + 1, sizeof *C->val);
-						C->has = sl_xcalloc(C->nf + 1, sizeof *C->has);
-					}
+					if (!o->fit_only)
+						*C = sl_cols_new(h);
 				}
 				continue;
 			}
 			v = sl_reader_values(r);
 			++*records;
-			if (C->val) {
-				cols_add(C, v);
+			if (*C) {
+				sl_cols_add(*C, v);
 				continue;
 			}
 			if (!o->fit_only) {
@@ -850,25 +787,6 @@ static int apply_stream(struct model *M, const struct opts *o, struct sl_reader 
 	return rc;
 }
 
-/* Applies M to the records held in columns, as apply_stream does to a
- * stream with the header h. */
-static int apply_cols(struct model *M, const struct opts *o, const struct cols *C,
-                      const struct sl_header *h, const char *name, struct run *R,
-                      int count_only, const struct sl_val *lcounts, int argc,
-                      char **argv)
-{
-	struct sl_value *in = sl_xcalloc(C->nf + 1, sizeof *in);
-	int rc;
-
-	if (!(rc = open_output(M, o, h, name, R, count_only, lcounts, argc, argv)))
-		for (uint64_t i = 0; i < C->n && !rc; i++) {
-			cols_get(C, h, i, in);
-			rc = put_record(M, R, in, count_only);
-		}
-	free(in);
-	return rc;
-}
-
 /* What a run found, for the lineage entry. */
 static struct sl_val counts_val(const struct model *M, uint64_t records,
                                 uint64_t dropped)
@@ -962,7 +880,7 @@ int main(int argc, char **argv)
 	struct model M = {0};
 	struct run R = {0};
 	struct sl_big arena = {0};
-	struct cols C = {0};
+	struct sl_cols *C = NULL;
 	uint64_t records = 0;
 	int c, rc = 0, nin;
 	char *end;
@@ -1057,25 +975,21 @@ int main(int argc, char **argv)
 	} else {
 		const char *name = nin ? argv[optind] : "(stdin)";
 		rc = gather(&M, &o, nin, argv + optind, &arena, &C, &R.first, &records);
-		if (!rc && C.val)
-			fit_cols(&M, &C, R.first, o.threads);
-		for (size_t j = 0; j < M.nf && !rc && !C.val; j++)
+		if (!rc && C)
+			fit_cols(&M, C, R.first, o.threads);
+		for (size_t j = 0; j < M.nf && !rc && !C; j++)
 			fit_fences(&M.f[j], &M);
 		if (!rc && o.fit && write_state(&M, o.fit, R.first, argc, argv) < 0)
 			rc = 1;
 		if (!rc && !o.fit_only) {
 			/* count first, so the counts can go into the header */
-			struct sl_reader *r = NULL;
-			struct sl_header *h0 = R.first;
+			struct sl_reader *r;
 			struct sl_val lc;
+			sl_header_free(R.first);
 			R.first = NULL;
-			if (C.val) {
-				rc = apply_cols(&M, &o, &C, h0, name, &R, 1, NULL, argc, argv);
-			} else {
-				r = sl_reader_mem(arena.p, arena.n, name);
-				rc = apply_stream(&M, &o, r, &R, 1, NULL, argc, argv);
-				sl_reader_close(r);
-			}
+			r = C ? sl_reader_cols(C, name) : sl_reader_mem(arena.p, arena.n, name);
+			rc = apply_stream(&M, &o, r, &R, 1, NULL, argc, argv);
+			sl_reader_close(r);
 			lc = counts_val(&M, R.records, R.dropped);
 			for (size_t j = 0; j < M.nf; j++)
 				M.f[j].low = M.f[j].high = 0;
@@ -1084,16 +998,11 @@ int main(int argc, char **argv)
 			R.outh = NULL;
 			R.out = NULL;
 			R.records = R.dropped = 0;
-			sl_header_free(R.first);
-			R.first = NULL;
-			if (!rc && C.val) {
-				rc = apply_cols(&M, &o, &C, h0, name, &R, 0, &lc, argc, argv);
-			} else if (!rc) {
-				r = sl_reader_mem(arena.p, arena.n, name);
+			if (!rc) {
+				r = C ? sl_reader_cols(C, name) : sl_reader_mem(arena.p, arena.n, name);
 				rc = apply_stream(&M, &o, r, &R, 0, &lc, argc, argv);
 				sl_reader_close(r);
 			}
-			sl_header_free(h0);
 			sl_val_free(&lc);
 		}
 	}
@@ -1123,7 +1032,7 @@ int main(int argc, char **argv)
 	sl_header_free(R.first);
 	sl_header_free(R.outh);
 	sl_big_free(&arena);
-	cols_free(&C);
+	sl_cols_free(C);
 	return rc;
 }
 

@@ -16,6 +16,8 @@
  *
  * A large input in memory (a filter's own buffered stream, read again)
  * is decoded where it lies: the buffer is borrowed, nothing is copied.
+ * Records held as columns (cols.c) are read back through a reader too,
+ * with nothing to decode.
  *
  * Every record is checked against its header: value count, each value's
  * type, UTF-8 in strings, vector lengths.  The first error sticks and
@@ -46,6 +48,8 @@ struct sl_reader {
 	unsigned char *buf; /* decoded stream bytes: [pos, end) unread */
 	size_t cap, pos, end;
 	int borrowed;       /* buf is the memory source itself */
+	const struct sl_cols *cols; /* the source is columns: record ci next */
+	uint64_t ci;
 	uint64_t offset; /* stream offset of buf[0] */
 	int sniffed;
 
@@ -150,6 +154,35 @@ struct sl_reader *sl_reader_mem(const void *p, size_t n, const char *name)
 		r->borrowed = 1;
 	}
 	return r;
+}
+
+struct sl_reader *sl_reader_cols(const struct sl_cols *c, const char *name)
+{
+	struct sl_reader *r = reader_new(name);
+
+	r->cols = c;
+	return r;
+}
+
+/* sl_read() of a column source: the header, then the records. */
+static int read_cols(struct sl_reader *r)
+{
+	const struct sl_header *h = sl_cols_header(r->cols);
+
+	if (!r->hdr) {
+		r->hdr = sl_header_copy(h);
+		r->valcap = h->nfields;
+		r->vals = sl_xcalloc(r->valcap + 1, sizeof *r->vals);
+		r->segs++;
+		return SL_HEADER;
+	}
+	if (r->ci == sl_cols_count(r->cols))
+		return SL_EOF;
+	sl_cols_get(r->cols, r->ci++, r->vals);
+	r->raw = NULL;
+	r->rawn = 0;
+	r->recno++;
+	return SL_RECORD;
 }
 
 void sl_reader_close(struct sl_reader *r)
@@ -820,6 +853,8 @@ int sl_read(struct sl_reader *r)
 
 	if (r->failed)
 		return SL_ERROR;
+	if (r->cols)
+		return read_cols(r);
 	for (;;) {
 		if (r->pos == r->end) {
 			rc = fill(r);

@@ -513,6 +513,98 @@ static void test_pipe(void)
 	sl_header_free(h);
 }
 
+/* Columns (cols.c) and big buffers (big.c) against plain loops, and a
+ * large stream read in place from memory. */
+static void test_cols_big(void)
+{
+	struct sl_header *h = sl_header_new(), *hs = sl_header_new();
+	struct sl_cols *c;
+	struct sl_reader *r;
+	struct sl_value v[2], *all = sl_xcalloc(2 * 10000, sizeof *all);
+	struct sl_big b = {0};
+	struct sl_buf out = {0};
+	const unsigned char *has;
+	const char *col;
+	const void *raw;
+	size_t rawn;
+	long bad = 0;
+	int ev, n = 0;
+
+	sl_header_add(h, "i", (struct sl_type){.kind = SL_INT});
+	sl_header_add(h, "x", (struct sl_type){.kind = SL_FLOAT});
+	sl_header_add(hs, "s", (struct sl_type){.kind = SL_STR});
+	ok(sl_cols_new(hs) == NULL, "columns only for int and float fields");
+	c = sl_cols_new(h);
+	for (int i = 0; i < 10000; i++) { /* across chunks of 4096 */
+		v[0].kind = i % 7 ? SL_INT : SL_NIL;
+		v[0].u.i = (int64_t)i * 1000003 - 5000000000LL;
+		v[1].kind = i % 5 ? SL_FLOAT : SL_NIL;
+		v[1].u.f = i % 11 ? i / 3.0 : -NAN;
+		if (v[0].kind == SL_NIL)
+			v[0].u.i = 0;
+		if (v[1].kind == SL_NIL)
+			v[1].u.f = 0;
+		all[2 * i] = v[0];
+		all[2 * i + 1] = v[1];
+		sl_cols_add(c, v);
+	}
+	r = sl_reader_cols(c, "cols");
+	is_int(sl_read(r), SL_HEADER, "columns read back: the header first");
+	ok(sl_header_same_fields(sl_reader_header(r), h), "with the same fields");
+	while ((ev = sl_read(r)) == SL_RECORD) {
+		const struct sl_value *got = sl_reader_values(r);
+		for (int f = 0; f < 2; f++)
+			bad += got[f].kind != all[2 * n + f].kind ||
+			       memcmp(&got[f].u.i, &all[2 * n + f].u.i, 8) != 0;
+		n++;
+	}
+	is_int(ev, SL_EOF, "then the end");
+	ok(n == 10000 && !bad, "10000 records, every value's kind and bits as added (%ld differ)", bad);
+	sl_reader_raw(r, &raw, &rawn);
+	ok(rawn == 0, "no encoded bytes for records from columns");
+	sl_reader_close(r);
+	col = sl_cols_field(c, 1, &has);
+	bad = 0;
+	for (int i = 0; i < 10000; i++)
+		bad += has[i] != (all[2 * i + 1].kind != SL_NIL) ||
+		       memcmp(col + 8 * i, &all[2 * i + 1].u.f, 8) != 0;
+	ok(!bad, "a field's column and presence bytes");
+	sl_cols_free(c);
+
+	for (int i = 0; i < 3000; i++) /* 3 MiB in odd pieces, past malloc's 1 MiB */
+		for (int k = 0; k < 1031; k++)
+			((char *)sl_big_reserve(&b, 1))[0] = (char)(i * 31 + k), b.n++;
+	bad = 0;
+	for (size_t i = 0; i < b.n; i++)
+		bad += b.p[i] != (char)((i / 1031) * 31 + i % 1031);
+	ok(b.n == 3000 * 1031 && !bad, "a big buffer keeps its bytes as it grows");
+	sl_big_free(&b);
+
+	{ /* 150000 records, 2 MiB: more than a reader's buffer */
+		struct sl_value *many = sl_xcalloc(2 * 150000, sizeof *many);
+		for (int i = 0; i < 150000; i++) {
+			many[2 * i] = all[2 * (i % 10000)];
+			many[2 * i + 1] = all[2 * (i % 10000) + 1];
+		}
+		encode(&out, h, many, 150000);
+		free(many);
+	}
+	{
+		char *err;
+		int recs = read_all(out.p, out.n, &err);
+		ok(recs > 0 && !err, "a large stream in memory is read in place (%d records)", recs);
+		free(err);
+		recs = read_all(out.p, out.n - 3, &err);
+		ok(recs < 0 && err && strstr(err, "truncated"), "and its truncation is reported: %s",
+		   err ? err : "(none)");
+		free(err);
+	}
+	sl_buf_free(&out);
+	free(all);
+	sl_header_free(h);
+	sl_header_free(hs);
+}
+
 int main(void)
 {
 	sl_init("stream-test");
@@ -524,5 +616,6 @@ int main(void)
 	test_utf8_json();
 	test_pipe();
 	test_json_keys();
+	test_cols_big();
 	return done_testing();
 }
