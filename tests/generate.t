@@ -143,6 +143,25 @@ for alt in "--top-k 1 --seed 5" "--top-p 1e-9 --seed 6" "--temperature 0 --top-k
 	is_file "$alt is greedy too" "$T/alt" "$T/greedy"
 done
 
+# a model trained on "abcdefgh" documents continues them, greedily, past
+# its window of 16 tokens
+$PY -c 'print("abcdefgh\n" * 200, end="")' | sluice-ingest --format lines |
+	sluice-tokenize --char --fit "$T/vr.sl" -o "$T/er.sl" 2>/dev/null
+run sluice-train --model gpt --vocab "$T/vr.sl" --layers 1 --heads 2 --embd 16 --context 16 \
+	--steps 150 --batch 8 --lr 1e-2 --warmup 10 --threads 1 -o "$T/r.sl" "$T/er.sl"
+ok_rc "a tiny GPT trains on the repeated document" 0
+run sluice-generate --prompt abc --temperature 0 --max-tokens 40 "$T/r.sl"
+is "greedy: the pattern, end-of-text between documents, 40 tokens" "$(cat "$T/out")" \
+	"defgh<|endoftext|>abcdefgh<|endoftext|>abcdefgh<|endoftext|>abcdefgh<|endoftext|>abcdefg"
+run sluice-generate --prompt '' --temperature 0 --max-tokens 9 --stop-at-eot "$T/r.sl"
+is "from nothing: one document, stopping at its end" "$(cat "$T/out")" "abcdefgh"
+mk "$T/pr.sl" '["ab", "efg", "h"]'
+run sluice-generate --temperature 0 --stop-at-eot "$T/r.sl" "$T/pr.sl"
+is "filter: each prompt's document completed" \
+	"$(sluice-cat --json --fields completion "$T/out")" '{"completion":"cdefgh"}
+{"completion":"h"}
+{"completion":""}'
+
 # sampling: seeded, byte-identical; the seed matters
 sluice-generate --prompt ab --max-tokens 200 --seed 3 "$T/c.sl" >"$T/s1"
 sluice-generate --prompt ab --max-tokens 200 --seed 3 "$T/c.sl" >"$T/s2"
