@@ -224,7 +224,8 @@ static int text_mode(struct gen *g, const struct opts *o)
 	if (rc && *err)
 		sl_warn("%s", err);
 	if (!rc) {
-		fwrite(g->out.p + t.shown, 1, g->out.n - t.shown, t.f);
+		if (g->out.n > t.shown)
+			fwrite(g->out.p + t.shown, 1, g->out.n - t.shown, t.f);
 		/* the shell's prompt should not land after the text */
 		if (t.tty && g->out.n && g->out.p[g->out.n - 1] != '\n')
 			fputc('\n', t.f);
