@@ -247,6 +247,7 @@ struct near {
 	uint32_t *seen; /* per doc: last query id that saw it */
 	uint32_t query;
 	struct sl_buf words;
+	size_t *start, startcap; /* where each word starts in words */
 	uint64_t *tmp;
 	size_t tmpcap;
 };
@@ -289,10 +290,43 @@ static void choose_bands(struct near *nr, double t)
 		}
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Sorts a[0..n) ascending: quicksort (median of three, the smaller side
+ * first so the stack stays shallow) with insertion sort below 16, with no
+ * call per comparison as qsort makes. */
+static void sort_u64(uint64_t *a, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
+	while (n > 16) {
+		size_t i = 0, j = n - 1, m = n / 2;
+		uint64_t x = a[0], y = a[m], z = a[n - 1], p, t;
+		p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+		for (;;) {
+			while (a[i] < p)
+				i++;
+			while (a[j] > p)
+				j--;
+			if (i >= j)
+				break;
+			t = a[i];
+			a[i++] = a[j];
+			a[j--] = t;
+		}
+		/* a[0..j] <= p <= a[j+1..n) */
+		if (j + 1 < n - j - 1) {
+			sort_u64(a, j + 1);
+			a += j + 1;
+			n -= j + 1;
+		} else {
+			sort_u64(a + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t t = a[i];
+		size_t j = i;
+		for (; j > 0 && a[j - 1] > t; j--)
+			a[j] = a[j - 1];
+		a[j] = t;
+	}
 }
 
 /* Shingle hashes of text, sorted and distinct, into nr->tmp; returns n. */
@@ -304,9 +338,14 @@ static size_t shingles(struct near *nr, const struct opts *o, const char *p,
 
 	nr->words.n = 0;
 	if (o->words) {
-		/* words: runs of non-space bytes, case-folded for ASCII */
-		size_t *start = NULL, nw = 0, cap = 0, i = 0;
+		/* words: runs of non-space bytes, case-folded for ASCII; the
+		 * words, each with one space after it, take at most n + 1
+		 * bytes */
+		size_t *start = nr->start, nw = 0, cap = nr->startcap, i = 0;
 		struct sl_buf *w = &nr->words;
+		char *q;
+		sl_buf_reserve(w, n + 1);
+		q = w->p;
 		while (i < n) {
 			while (i < n && is_space((unsigned char)p[i]))
 				i++;
@@ -316,13 +355,16 @@ static size_t shingles(struct near *nr, const struct opts *o, const char *p,
 				cap = cap ? 2 * cap : 64;
 				start = sl_xrealloc(start, (cap + 1) * sizeof *start);
 			}
-			start[nw++] = w->n;
+			start[nw++] = (size_t)(q - w->p);
 			for (; i < n && !is_space((unsigned char)p[i]); i++) {
 				unsigned char c = (unsigned char)p[i];
-				sl_buf_putc(w, c >= 'A' && c <= 'Z' ? c + 32 : c);
+				*q++ = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 			}
-			sl_buf_putc(w, ' ');
+			*q++ = ' ';
 		}
+		w->n = (size_t)(q - w->p);
+		nr->start = start;
+		nr->startcap = cap;
 		if (start)
 			start[nw] = w->n;
 		if (nw + 1 > nr->tmpcap) {
@@ -337,7 +379,6 @@ static size_t shingles(struct near *nr, const struct opts *o, const char *p,
 			sl_hash128(w->p + start[k], start[k + o->ngram] - start[k], 0, h);
 			nr->tmp[cnt++] = h[0];
 		}
-		free(start);
 	} else {
 		size_t m = n >= (size_t)o->ngram ? n - o->ngram + 1 : (n ? 1 : 0);
 		if (m > nr->tmpcap) {
@@ -350,7 +391,7 @@ static size_t shingles(struct near *nr, const struct opts *o, const char *p,
 			nr->tmp[cnt++] = h[0];
 		}
 	}
-	qsort(nr->tmp, cnt, sizeof *nr->tmp, cmp_u64);
+	sort_u64(nr->tmp, cnt);
 	{ /* keep each hash once */
 		size_t d = 0;
 		for (k = 0; k < cnt; k++)
@@ -533,6 +574,7 @@ static void near_free(struct near *nr)
 	free(nr->enext);
 	free(nr->seen);
 	free(nr->tmp);
+	free(nr->start);
 	sl_buf_free(&nr->words);
 }
 
