@@ -148,4 +148,24 @@ run sluice-outliers "$TOP/tests/malformed/truncated-record.bin"
 ok_rc "malformed input: exit 1" 1
 run sluice-outliers -o "$T/none.sl" "$TOP/tests/malformed/wrong-type.bin"
 if [ -e "$T/none.sl" ]; then fail "no output file after an error"; else pass "no output file after an error"; fi
+# All-number input is held as columns, anything else as encoded records:
+# the same numbers either way (an extra str field forces the second way).
+awk 'BEGIN { srand(7); print "a,b,s"; for (i = 1; i <= 3000; i++) {
+	a = (i % 13 == 0) ? "" : int(rand() * 1000) - 500
+	b = (i % 17 == 0) ? "" : sprintf("%.3f", rand() * rand() * 100)
+	if (i % 101 == 0) b = "1e6"
+	print a "," b ",t" i } }' > "$T/cols.csv"
+cut -d, -f1,2 "$T/cols.csv" > "$T/cols2.csv"
+for args in "sluice-outliers" "sluice-outliers --method zscore --action missing" "sluice-outliers --action drop" "sluice-outliers --action flag --fields b"; do
+	# shellcheck disable=SC2086 # the arguments are words
+	sluice-ingest "$T/cols.csv" | $args 2>/dev/null | sluice-cat --csv | cut -d, -f3 --complement > "$T/cols-rec.csv"
+	# shellcheck disable=SC2086
+	sluice-ingest "$T/cols2.csv" | $args 2>/dev/null | sluice-cat --csv > "$T/cols-col.csv"
+	if [ -s "$T/cols-col.csv" ] && cmp -s "$T/cols-rec.csv" "$T/cols-col.csv"; then
+		pass "columns and encoded records agree: $args"
+	else
+		fail "columns and encoded records agree: $args"
+		diag "$(diff "$T/cols-rec.csv" "$T/cols-col.csv" | head -n 6)"
+	fi
+done
 done_testing
