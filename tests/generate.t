@@ -219,6 +219,31 @@ is_file "the filter's stream is byte-identical run to run" "$T/f2.sl" "$T/f1.sl"
 sluice-generate --max-tokens 25 --seed 10 "$T/c.sl" <"$T/p.sl" 2>/dev/null | sluice-cat --json >"$T/j1"
 sluice-cat --json "$T/f.sl" | head -n 4 >"$T/j2"
 is_file "standard input is read when it is not a terminal" "$T/j1" "$T/j2"
+# threads: 150 records (three batches) and a second segment, the same
+# bytes for any thread count; --threads stays out of the lineage
+mk "$T/many.sl" '["abcdefgh"[i % 7:] for i in range(150)]'
+for n in 1 2 5; do
+	sluice-generate --threads $n --max-tokens 20 --seed 4 "$T/c.sl" "$T/many.sl" "$T/p.sl" \
+		2>/dev/null >"$T/th$n.sl"
+done
+is_file "2 threads write the bytes 1 thread writes" "$T/th2.sl" "$T/th1.sl"
+is_file "5 threads write the bytes 1 thread writes" "$T/th5.sl" "$T/th1.sl"
+sluice-generate --max-tokens 20 --seed 4 "$T/c.sl" "$T/many.sl" "$T/p.sl" 2>/dev/null >"$T/th.sl"
+is_file "the default (the cores) too" "$T/th.sl" "$T/th1.sl"
+sluice-generate --max-tokens 20 --seed 141 --prompt "$(printf 'abcdefgh' | cut -c$((137 % 7 + 1))-)" \
+	"$T/c.sl" >"$T/want137"
+sluice-generate --max-tokens 20 --seed 157 --prompt abc "$T/c.sl" >"$T/want153"
+is "record 137 seeded 4 + 137, record 3 of the second input 4 + 153" \
+	"$($PY -c '
+import msgpack, sys
+r = list(msgpack.Unpacker(open(sys.argv[1] + "/th5.sl", "rb"), raw=False))
+print(len(r), r[1 + 137][2] == open(sys.argv[1] + "/want137").read(), r[1 + 153][2] == open(sys.argv[1] + "/want153").read(), r[0]["lineage"][-1]["args"][:4])' "$T")" \
+	"155 True True ['--max-tokens', '20', '--seed', '4']"
+mk "$T/pm.sl" '["ab"] * 70 + [None] + ["ab"] * 10'
+run sluice-generate --threads 2 --max-tokens 3 "$T/c.sl" "$T/pm.sl"
+like "a missing prompt after a full batch: named with its record" "$(cat "$T/err")" \
+	'pm.sl: record 71: field "prompt": no prompt'
+
 mk "$T/pb.sl" '[b"abc", b""]' bin
 run sluice-generate --max-tokens 25 --seed 10 --field prompt --out-field gen --bin "$T/c.sl" "$T/pb.sl"
 is "bin prompts, --out-field, --bin" \
