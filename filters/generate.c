@@ -40,7 +40,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
