@@ -3,7 +3,8 @@
  * fed through sl_gpt_kv_feed, a prompt at once then a token at a time,
  * must give the logits sl_gpt_forward gives at the same positions (to
  * float rounding), and feeding the same tokens again after a reset must
- * give the same bits.
+ * give the same bits.  C = 20 is not a multiple of the dot product's eight
+ * lanes, so its tail is run too.
  */
 #include "sluice.h"
 #include "tap.h"
@@ -26,7 +27,7 @@ static double diff(const float *a, const float *b, int V)
 
 int main(void)
 {
-	struct sl_gpt_config cfg = {.V = 37, .maxT = 16, .L = 2, .NH = 4, .C = 24};
+	struct sl_gpt_config cfg = {.V = 37, .maxT = 16, .L = 2, .NH = 4, .C = 20};
 	struct sl_gpt g;
 	struct sl_gpt_acts *a;
 	struct sl_gpt_kv *c;
