@@ -295,13 +295,14 @@ is "text mode writes the exact bytes (record 1 with --bin, seed 3 + 1)" \
 	"$(sed -n 2p "$T/jb" | $PY -c 'import json,sys,base64; print(base64.b64decode(json.loads(sys.stdin.read())["completion"]).hex())')" \
 	"$(od -An -tx1 "$T/tb" | tr -d ' \n')"
 
-# a terminal sees the same bytes as they come, then a newline
-$PY - "$T/c.sl" <<'PYEOF' >"$T/tty"
+# a terminal sees the same bytes as they come, then a newline; with a
+# terminal as standard input and no --prompt, text from end-of-text
+tty() { # tty ARGS...: runs sluice-generate on a pty, its output without CRs
+	$PY - "$@" <<'PYEOF'
 import os, pty, sys
 pid, fd = pty.fork()
 if pid == 0:
-    os.execvp("sluice-generate", ["sluice-generate", "--prompt", "ab", "--max-tokens", "200",
-                                  "--seed", "3", sys.argv[1]])
+    os.execvp("sluice-generate", ["sluice-generate"] + sys.argv[1:])
 out = b""
 while True:
     try:
@@ -314,8 +315,14 @@ while True:
 os.waitpid(pid, 0)
 sys.stdout.buffer.write(out.replace(b"\r\n", b"\n"))
 PYEOF
+}
+tty --prompt ab --max-tokens 200 --seed 3 "$T/c.sl" >"$T/tty"
 printf '\n' >>"$T/s1"
 is_file "on a terminal: the same text and a final newline" "$T/tty" "$T/s1"
+tty --max-tokens 50 --seed 3 "$T/c.sl" >"$T/tty"
+sluice-generate --prompt '' --max-tokens 50 --seed 3 "$T/c.sl" >"$T/s5"
+printf '\n' >>"$T/s5"
+is_file "no --prompt on a terminal: text from end-of-text" "$T/tty" "$T/s5"
 
 # errors
 run sluice-generate --prompt a "$T/nope.sl"
