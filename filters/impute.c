@@ -39,7 +39,8 @@
  * "donor" records (the fitted records' numeric fields, for knn).
  *
  * Memory.  Fitting must see every record before writing the first, so it
- * keeps each record's encoded bytes, 8 bytes per present value of each
+ * keeps each record (as columns, 9 bytes per value, when every field is a
+ * number; else its encoded bytes), 8 bytes per present value of each
  * median or mode field (each distinct string once for a str mode), and
  * with knn or regression 8 bytes per numeric field per record (16 with
  * z-scored knn).  Applying a state streams one record at a time, but knn

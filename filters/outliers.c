@@ -23,9 +23,12 @@
  * header meta {"state": "sluice-outliers", "params": {...}} and one record
  * per field (field, type, method, lo, hi, q1, q3, mean, std, count).
  *
- * Memory.  Fitting must see every value before the first record goes out:
- * it keeps each record's encoded bytes plus 8 bytes per finite value of
- * each field.  Applying a state streams, one record at a time.
+ * Memory.  Fitting must see every value before the first record goes out.
+ * When every field is a number it keeps the records as columns (9 bytes
+ * per value) and fits each field from a copy of its finite values, one
+ * copy per thread; otherwise it keeps each record's encoded bytes plus 8
+ * bytes per finite value of each field.  Applying a state streams, one
+ * record at a time.
  */
 #include "sluice.h"
 
@@ -625,8 +628,10 @@ static void put_header(struct sl_big *a, const struct sl_header *h)
 	sl_buf_free(&tmp);
 }
 
-/* Fitting: reads every input, keeps the records as a stream in arena
- * (unless only the state is wanted) and each field's finite values.
+/* Fitting: reads every input.  When every field is a number the records
+ * go into columns (*C), which fitting reads too; otherwise each field's
+ * finite values are collected, and the records kept as a stream in arena
+ * unless only the state is wanted.
  * Returns 0 or an exit status. */
 static int gather(struct model *M, const struct opts *o, int nin, char **files,
                   struct sl_big *arena, struct sl_cols **C, struct sl_header **first,
