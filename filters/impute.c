@@ -40,7 +40,7 @@
  *
  * Memory.  Fitting must see every record before writing the first, so it
  * keeps each record (as columns, 9 bytes per value, when every field is a
- * number; else its encoded bytes), 8 bytes per present value of each
+ * float; else its encoded bytes), 8 bytes per present value of each
  * median or mode field (each distinct string once for a str mode), and
  * with knn or regression 8 bytes per numeric field per record (16 with
  * z-scored knn).  Applying a state streams one record at a time, but knn
@@ -1326,7 +1326,7 @@ static void put_header(struct sl_big *a, const struct sl_header *h)
 
 /* Fitting: reads every input, keeps the records a drop field does not
  * remove (as a stream in arena, or as columns in *cols when every field is
- * a number; neither when only the state is wanted),
+ * a float; neither when only the state is wanted),
  * collects what each field's statistic needs and the donors.  Returns 0
  * or an exit status. */
 static int gather(struct model *M, const struct opts *o, int nin, char **files,

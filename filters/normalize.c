@@ -13,7 +13,7 @@
  * What is learnt (--fit) is a state stream that --apply replays on other
  * data, so validation and test sets are scaled by the training set's
  * numbers.  Fitting holds every record (as columns, 9 bytes per value,
- * when every field is a number; else its encoded bytes), 8 bytes per value
+ * when every field is a float; else its encoded bytes), 8 bytes per value
  * of each robust field, and each distinct category once; min-max and
  * z-score keep running sums.  Applying streams, one record at a time.
  */

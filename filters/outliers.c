@@ -24,7 +24,7 @@
  * per field (field, type, method, lo, hi, q1, q3, mean, std, count).
  *
  * Memory.  Fitting must see every value before the first record goes out.
- * When every field is a number it keeps the records as columns (9 bytes
+ * When every field is a float it keeps the records as columns (9 bytes
  * per value) and fits each field from a copy of its finite values, one
  * copy per thread; otherwise it keeps each record's encoded bytes plus 8
  * bytes per finite value of each field.  Applying a state streams, one
@@ -628,7 +628,7 @@ static void put_header(struct sl_big *a, const struct sl_header *h)
 	sl_buf_free(&tmp);
 }
 
-/* Fitting: reads every input.  When every field is a number the records
+/* Fitting: reads every input.  When every field is a float the records
  * go into columns (*C), which fitting reads too; otherwise each field's
  * finite values are collected, and the records kept as a stream in arena
  * unless only the state is wanted.

@@ -3,11 +3,12 @@
  *
  * A fit-and-apply filter (impute, outliers, normalize) must hold its
  * whole input before it writes the first record.  When every field is a
- * number (int or float) it can hold the records as columns instead of as
- * encoded bytes: 8 bytes per value plus one byte saying the value is
- * there (not nil), about what a stream of float64s takes, but nothing is
- * decoded or checked a second time when they are read again, and a
- * field's values lie together for fitting.
+ * float it can hold the records as columns instead of as encoded bytes:
+ * 8 bytes per value plus one byte saying the value is there (not nil),
+ * what a stream of float64s takes, but nothing is decoded or checked a
+ * second time when they are read again, and a field's values lie
+ * together for fitting.  Int fields are left to the stream, where a small
+ * int takes one byte, not nine.
  *
  * sl_reader_cols() reads the columns back as a stream reader would: the
  * header, then each record's values (no encoded bytes: sl_reader_raw()
@@ -33,7 +34,7 @@ struct sl_cols *sl_cols_new(const struct sl_header *h)
 	struct sl_cols *c;
 
 	for (size_t f = 0; f < h->nfields; f++)
-		if (h->fields[f].type.kind != SL_INT && h->fields[f].type.kind != SL_FLOAT)
+		if (h->fields[f].type.kind != SL_FLOAT)
 			return NULL;
 	c = sl_xcalloc(1, sizeof *c);
 	c->h = sl_header_copy(h);

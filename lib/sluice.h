@@ -269,19 +269,19 @@ const char *sl_reader_name(const struct sl_reader *r);
 /* "input: record N: field "x": what went wrong", or NULL. */
 const char *sl_reader_error(const struct sl_reader *r);
 
-/* Records of numbers held as columns (lib/cols.c), for a filter that must
+/* Records of floats held as columns (lib/cols.c), for a filter that must
  * hold its whole input: 8 bytes per value and a byte saying it is not nil,
  * and nothing to decode when read again. */
 struct sl_cols;
-/* Columns for records of header h; NULL unless every field is int or float. */
+/* Columns for records of header h; NULL unless every field is a float. */
 struct sl_cols *sl_cols_new(const struct sl_header *h);
 void sl_cols_add(struct sl_cols *c, const struct sl_value *v);
 uint64_t sl_cols_count(const struct sl_cols *c);
 const struct sl_header *sl_cols_header(const struct sl_cols *c);
 /* Record i's values, of the kinds the header declares. */
 void sl_cols_get(const struct sl_cols *c, uint64_t i, struct sl_value *v);
-/* Field f's values (8 bytes each: an int64 or a double, as its type) and,
- * in *has, a byte per record that is 0 where the value is nil. */
+/* Field f's values (8 bytes each, doubles) and, in *has, a byte per
+ * record that is 0 where the value is nil. */
 const char *sl_cols_field(const struct sl_cols *c, size_t f, const unsigned char **has);
 void sl_cols_free(struct sl_cols *c);
 /* Reads c back (not copied; it must outlive the reader): its header, then

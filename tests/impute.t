@@ -292,10 +292,10 @@ printf 'garbage' > "$T/bad.sl"
 run sluice-impute --apply "$T/bad.sl" "$T/test.sl"
 ok_rc "a malformed state: exit 1" 1
 like "a malformed state is named" "$(cat "$T/err")" "^sluice-impute: .*bad.sl"
-# All-number input is held as columns, anything else as encoded records:
+# All-float input is held as columns, anything else as encoded records:
 # the same numbers either way (an extra str field forces the second way).
 awk 'BEGIN { srand(7); print "a,b,s"; for (i = 1; i <= 3000; i++) {
-	a = (i % 13 == 0) ? "" : int(rand() * 1000) - 500
+	a = (i % 13 == 0) ? "" : sprintf("%.1f", int(rand() * 1000) - 500)
 	b = (i % 17 == 0) ? "" : sprintf("%.3f", rand() * rand() * 100)
 	if (i % 101 == 0) b = "1e6"
 	print a "," b ",t" i } }' > "$T/cols.csv"

@@ -148,10 +148,10 @@ run sluice-outliers "$TOP/tests/malformed/truncated-record.bin"
 ok_rc "malformed input: exit 1" 1
 run sluice-outliers -o "$T/none.sl" "$TOP/tests/malformed/wrong-type.bin"
 if [ -e "$T/none.sl" ]; then fail "no output file after an error"; else pass "no output file after an error"; fi
-# All-number input is held as columns, anything else as encoded records:
+# All-float input is held as columns, anything else as encoded records:
 # the same numbers either way (an extra str field forces the second way).
 awk 'BEGIN { srand(7); print "a,b,s"; for (i = 1; i <= 3000; i++) {
-	a = (i % 13 == 0) ? "" : int(rand() * 1000) - 500
+	a = (i % 13 == 0) ? "" : sprintf("%.1f", int(rand() * 1000) - 500)
 	b = (i % 17 == 0) ? "" : sprintf("%.3f", rand() * rand() * 100)
 	if (i % 101 == 0) b = "1e6"
 	print a "," b ",t" i } }' > "$T/cols.csv"
