@@ -20,9 +20,10 @@
  * drawn by inverting their cumulative distribution: with u uniform in
  * [0, 1) from the caller's generator, the first token in walk order whose
  * running sum exceeds u.  The walk order is the order above when a cut is
- * made (top-k or top-p) and plain id order otherwise (no sort is needed
- * then).  When a single token remains (greedy, top-k 1, a tiny top-p) it
- * is returned without drawing, so the generator only advances for real
+ * made (top-k or top-p; top-p alone orders only the tokens that can be in
+ * its nucleus) and plain id order otherwise (no sort is needed then).
+ * When a single token remains (greedy, top-k 1, a tiny top-p) it is
+ * returned without drawing, so the generator only advances for real
  * choices.  Everything is computed in double, in a fixed order: the same
  * logits and generator state give the same token on every run and machine.
  *
@@ -47,6 +48,7 @@ struct sl_sampler {
 	struct cand *c; /* V candidates, the kept ones first in walk order */
 	int32_t *ids;   /* the kept ids */
 	double *p;      /* and their probabilities */
+	double *w;      /* every token's weight, by id (top-p alone) */
 };
 
 const char *sl_sample_check(const struct sl_sample_opts *o)
@@ -70,6 +72,7 @@ struct sl_sampler *sl_sampler_new(int V, const struct sl_sample_opts *o)
 	s->c = sl_xmalloc((size_t)V * sizeof *s->c);
 	s->ids = sl_xmalloc((size_t)V * sizeof *s->ids);
 	s->p = sl_xmalloc((size_t)V * sizeof *s->p);
+	s->w = sl_xmalloc((size_t)V * sizeof *s->w);
 	return s;
 }
 
@@ -80,6 +83,7 @@ void sl_sampler_free(struct sl_sampler *s)
 	free(s->c);
 	free(s->ids);
 	free(s->p);
+	free(s->w);
 	free(s);
 }
 
@@ -96,15 +100,16 @@ static int cmp_cand(const void *x, const void *y)
 	return before(a, b) ? -1 : before(b, a) ? 1 : 0;
 }
 
-/* Sift-down in a heap whose root is the least likely of h[0..n). */
-static void sift(struct cand *h, int n, int i)
+/* Sift-down in a heap of h[0..n) whose root is the least likely (up = 0)
+ * or the most likely (up = 1). */
+static void sift(struct cand *h, int n, int i, int up)
 {
 	for (;;) {
 		int l = 2 * i + 1, r = l + 1, m = i;
 		struct cand t;
-		if (l < n && before(&h[m], &h[l]))
+		if (l < n && (up ? before(&h[l], &h[m]) : before(&h[m], &h[l])))
 			m = l;
-		if (r < n && before(&h[m], &h[r]))
+		if (r < n && (up ? before(&h[r], &h[m]) : before(&h[m], &h[r])))
 			m = r;
 		if (m == i)
 			return;
@@ -121,37 +126,76 @@ static void top_k(struct cand *c, int V, int k)
 {
 	if (k < V) {
 		for (int i = k / 2 - 1; i >= 0; i--)
-			sift(c, k, i);
+			sift(c, k, i, 0);
 		for (int i = k; i < V; i++)
 			if (before(&c[i], &c[0])) {
 				c[0] = c[i];
-				sift(c, k, 0);
+				sift(c, k, 0, 0);
 			}
 	}
 	qsort(c, (size_t)k, sizeof *c, cmp_cand);
 }
 
-int sl_sampler_dist(struct sl_sampler *s, const float *logits, const int32_t **ids,
-                    const double **probs, int *bad)
+/* The shortest prefix of the n weights s->p in walk order that reaches
+ * need; *total becomes its sum. */
+static int prefix(struct sl_sampler *s, int n, double need, double *total)
 {
-	const struct sl_sample_opts *o = &s->o;
-	int V = s->V, n = V, best = 0;
-	double T = o->temperature, total = 0;
+	double cum = 0;
+	int m = 0;
+
+	while (m < n && cum < need)
+		cum += s->p[m++];
+	*total = cum;
+	return m;
+}
+
+/*
+ * Top-p over the whole vocabulary without sorting all of it.  The weights
+ * are summed in id order; a token whose weight is below
+ * eps = (1 - p) total / 2V cannot be in the nucleus, as all such tokens
+ * together weigh less than (1 - p) total / 2, so the others reach p total
+ * before any of them (with a margin far above rounding when 1 - p > 1e-6,
+ * the only case sent here).  The others go into a heap with the most
+ * likely at its root, and are taken from it in order until they reach
+ * p total: the same tokens, in the same order, as a full sort would give,
+ * at the cost of the tokens kept rather than of the vocabulary.
+ */
+static int nucleus(struct sl_sampler *s, const float *logits, float zmax, double *total)
+{
+	int V = s->V, m = 0, n = 0;
+	double T = s->o.temperature, sum = 0, eps, need, cum = 0;
 
 	for (int i = 0; i < V; i++)
-		if (!isfinite(logits[i])) {
-			*bad = i;
-			return -1;
+		sum += s->w[i] = exp(((double)logits[i] - zmax) / T);
+	eps = (1 - s->o.top_p) * sum / (2.0 * V);
+	for (int i = 0; i < V; i++)
+		if (s->w[i] >= eps) {
+			s->c[m].z = logits[i];
+			s->c[m].id = i;
+			m++;
 		}
-	for (int i = 1; i < V; i++)
-		if (logits[i] > logits[best])
-			best = i;
-	if (T == 0 || o->top_k == 1) {
-		s->ids[0] = best;
-		s->p[0] = 1;
-		n = 1;
-		goto out;
+	for (int i = m / 2 - 1; i >= 0; i--)
+		sift(s->c, m, i, 1);
+	need = s->o.top_p * sum;
+	while (m > 0 && cum < need) {
+		s->ids[n] = s->c[0].id;
+		s->p[n] = s->w[s->c[0].id];
+		cum += s->p[n++];
+		s->c[0] = s->c[--m];
+		sift(s->c, m, 0, 1);
 	}
+	*total = cum;
+	return n;
+}
+
+/* The weights of the top k (all V when no k), sorted when a cut is to be
+ * made and in id order otherwise, then the top-p prefix of them; *total
+ * gets the kept weights' sum. */
+static int ranked(struct sl_sampler *s, const float *logits, float zmax, double *total)
+{
+	const struct sl_sample_opts *o = &s->o;
+	int V = s->V, n = V;
+
 	for (int i = 0; i < V; i++) {
 		s->c[i].z = logits[i];
 		s->c[i].id = i;
@@ -161,25 +205,45 @@ int sl_sampler_dist(struct sl_sampler *s, const float *logits, const int32_t **i
 			n = o->top_k;
 		top_k(s->c, V, n);
 	}
-	/* unnormalised weights over the top k, in walk order */
+	*total = 0;
 	for (int i = 0; i < n; i++) {
 		s->ids[i] = s->c[i].id;
-		s->p[i] = exp(((double)s->c[i].z - logits[best]) / T);
-		total += s->p[i];
+		s->p[i] = exp(((double)s->c[i].z - zmax) / o->temperature);
+		*total += s->p[i];
 	}
-	if (o->top_p < 1) {
-		/* the shortest prefix reaching top_p of the total; summed in the
-		 * same order as total, so top_p = 1 would keep everything */
-		double need = o->top_p * total, cum = 0;
-		int m = 0;
-		while (m < n && cum < need)
-			cum += s->p[m++];
-		n = m;
-		total = cum;
+	/* summed in the same order as total, so top_p = 1 would keep all */
+	if (o->top_p < 1)
+		n = prefix(s, n, o->top_p * *total, total);
+	return n;
+}
+
+int sl_sampler_dist(struct sl_sampler *s, const float *logits, const int32_t **ids,
+                    const double **probs, int *bad)
+{
+	const struct sl_sample_opts *o = &s->o;
+	int V = s->V, n, best = 0;
+	double total;
+
+	for (int i = 0; i < V; i++)
+		if (!isfinite(logits[i])) {
+			*bad = i;
+			return -1;
+		}
+	for (int i = 1; i < V; i++)
+		if (logits[i] > logits[best])
+			best = i;
+	if (o->temperature == 0 || o->top_k == 1) {
+		s->ids[0] = best;
+		s->p[0] = 1;
+		n = 1;
+	} else {
+		if (o->top_k == 0 && o->top_p < 1 && 1 - o->top_p > 1e-6)
+			n = nucleus(s, logits, logits[best], &total);
+		else
+			n = ranked(s, logits, logits[best], &total);
+		for (int i = 0; i < n; i++)
+			s->p[i] /= total;
 	}
-	for (int i = 0; i < n; i++)
-		s->p[i] /= total;
-out:
 	*ids = s->ids;
 	*probs = s->p;
 	return n;

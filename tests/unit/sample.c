@@ -241,6 +241,8 @@ int main(void)
 	same_dist("V 5000, logits in 40 levels, top-k 37", big, 5000, 1, 37, 1);
 	same_dist("V 5000, top-k 1000, top-p 0.5", big, 5000, 0.7, 1000, 0.5);
 	same_dist("V 5000, top-p 0.3", big, 5000, 1, 0, 0.3);
+	same_dist("V 5000, top-p 0.999 (pruned before sorting)", big, 5000, 0.5, 0, 0.999);
+	same_dist("V 5000, top-p 1 - 1e-9 (sorted whole)", big, 5000, 0.5, 0, 1 - 1e-9);
 
 	/* non-finite logits */
 	{
