@@ -157,35 +157,56 @@ void sl_convblock_forward(float *out, float *conv, int32_t *argmax, float *col,
 	}
 }
 
-/* d = 0 + (y > 0 ? d : 0): the ReLU's backward into a zeroed gradient,
- * as sl_relu_backward computes it, from the ReLU's output y.  The select
- * is a bit mask (all ones or +0.0), which GCC vectorises where it will
- * not if-convert a float comparison. */
-static void relu_mask(float *restrict d, const float *restrict y, size_t n)
+/* Unpooling and the ReLU's backward in one pass over the winners, for one
+ * plane: dx (zeroed) gets, at each winner, 0 + dy where the ReLU's output
+ * there is positive, and stays +0 elsewhere.  That is what adding dy into
+ * the zeroed gradient and then applying sl_relu_backward (0 + d where the
+ * output is positive, else +0) leave, bit for bit: 0 + (0 + dy) is 0 + dy
+ * (a -0 gradient becomes +0 either way), and a position that wins no
+ * window stays +0.  2x2 windows do not overlap, so a position wins at most
+ * once and no sum is reordered. */
+static void unpool_relu(float *restrict dx, const float *restrict dy,
+                        const int32_t *restrict am, const float *restrict y, size_t P)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint32_t bits, m = 0u - (uint32_t)(y[i] > 0.0f);
-		float keep;
-		memcpy(&bits, &d[i], sizeof bits);
-		bits &= m;
-		memcpy(&keep, &bits, sizeof keep);
-		d[i] = 0.0f + keep;
+	for (size_t i = 0; i < P; i++) {
+		int32_t k = am[i];
+		dx[k] = y[k] > 0.0f ? 0.0f + dy[i] : 0.0f;
 	}
 }
 
 /* dbias[oc] += the sum of row oc of d (OC,N), each row summed from j = 0
- * up, as sl_conv2d_backward does; the rows are interleaved so that their
- * OC running sums proceed side by side instead of one long chain. */
-static void bias_sums(float *dbias, float *restrict s, const float *restrict d,
-                      int OC, size_t N)
+ * up, as sl_conv2d_backward does.  Eight rows go side by side, each read
+ * in order: eight independent chains of adds keep the adder busy, and
+ * every load is contiguous. */
+static void bias_sums(float *dbias, const float *restrict d, int OC, size_t N)
 {
-	for (int oc = 0; oc < OC; oc++)
-		s[oc] = 0.0f;
-	for (size_t j = 0; j < N; j++)
-		for (int oc = 0; oc < OC; oc++)
-			s[oc] += d[(size_t)oc * N + j];
-	for (int oc = 0; oc < OC; oc++)
-		dbias[oc] += s[oc];
+	int oc = 0;
+
+	for (; oc + 8 <= OC; oc += 8) {
+		const float *r = d + (size_t)oc * N;
+		float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+		float s4 = 0.0f, s5 = 0.0f, s6 = 0.0f, s7 = 0.0f;
+		for (size_t j = 0; j < N; j++) {
+			s0 += r[j];
+			s1 += r[N + j];
+			s2 += r[2 * N + j];
+			s3 += r[3 * N + j];
+			s4 += r[4 * N + j];
+			s5 += r[5 * N + j];
+			s6 += r[6 * N + j];
+			s7 += r[7 * N + j];
+		}
+		dbias[oc] += s0, dbias[oc + 1] += s1, dbias[oc + 2] += s2;
+		dbias[oc + 3] += s3, dbias[oc + 4] += s4, dbias[oc + 5] += s5;
+		dbias[oc + 6] += s6, dbias[oc + 7] += s7;
+	}
+	for (; oc < OC; oc++) {
+		const float *r = d + (size_t)oc * N;
+		float s = 0.0f;
+		for (size_t j = 0; j < N; j++)
+			s += r[j];
+		dbias[oc] += s;
+	}
 }
 
 void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dout,
@@ -196,25 +217,19 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 	size_t K = (size_t)c->IC * c->KH * c->KW, N = (size_t)c->OH * c->OW;
 	size_t P = (size_t)(c->OH / 2) * (c->OW / 2);
 	float *dconv = scratch, *dcol = scratch + (size_t)c->OC * N;
-	float *sums = dcol + K * N;
 
 	for (int b = 0; b < B; b++) {
 		const float *cv = conv + (size_t)b * c->OC * N;
 
-		/* unpool, then the ReLU's mask: 0 + d where the output is positive */
+		/* unpool, with the ReLU's mask: 0 + d where the output is positive */
 		memset(dconv, 0, (size_t)c->OC * N * sizeof *dconv);
-		for (int oc = 0; oc < c->OC; oc++) {
-			const float *dy = dout + ((size_t)b * c->OC + oc) * P;
-			const int32_t *am = argmax + ((size_t)b * c->OC + oc) * P;
-			float *dx = dconv + (size_t)oc * N;
-			for (size_t i = 0; i < P; i++)
-				dx[am[i]] += dy[i];
-		}
-		relu_mask(dconv, cv, (size_t)c->OC * N);
+		for (int oc = 0; oc < c->OC; oc++)
+			unpool_relu(dconv + (size_t)oc * N, dout + ((size_t)b * c->OC + oc) * P,
+			            argmax + ((size_t)b * c->OC + oc) * P, cv + (size_t)oc * N, P);
 		sl_matmul(dw, dconv, col + (size_t)b * K * N, SL_TRANS_N, SL_TRANS_T,
 		          c->OC, (int)K, (int)N, 1.0f, 1.0f);
 		if (dbias)
-			bias_sums(dbias, sums, dconv, c->OC, N);
+			bias_sums(dbias, dconv, c->OC, N);
 		if (din) {
 			sl_matmul(dcol, w, dconv, SL_TRANS_T, SL_TRANS_N, (int)K, (int)N, c->OC,
 			          1.0f, 0.0f);
@@ -226,5 +241,5 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 size_t sl_convblock_scratch_size(const struct sl_conv2d *c)
 {
 	size_t N = (size_t)c->OH * c->OW;
-	return (size_t)c->OC * N + (size_t)c->IC * c->KH * c->KW * N + (size_t)c->OC;
+	return (size_t)c->OC * N + (size_t)c->IC * c->KH * c->KW * N;
 }
