@@ -163,9 +163,25 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a)
 
 /* -------------------------------------------------------------- forward */
 
+/* The forward of sequences first, first + 1, ... of a larger batch, as
+ * the runner's workers call it: element i of the slice draws the dropout
+ * mask of element (first * T * C + i) of the whole batch, so a batch split
+ * over workers drops the same activations as the batch in one piece.
+ * (Not in sluice.h: only lib/gptrun.c calls it.) */
+float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
+                          const int32_t *ids, const int32_t *targets, uint64_t seed,
+                          int train, int first);
+
 float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
                      const int32_t *ids, const int32_t *targets, uint64_t seed,
                      int train)
+{
+	return sl_gpt_forward_part(g, a, ids, targets, seed, train, 0);
+}
+
+float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
+                          const int32_t *ids, const int32_t *targets, uint64_t seed,
+                          int train, int first)
 {
 	const struct sl_params *P = &g->P;
 	int B = a->B, T = a->T, C = g->cfg.C, V = g->cfg.V, NH = g->cfg.NH, L = g->cfg.L;
@@ -173,6 +189,8 @@ float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
 	size_t btc = (size_t)BT * C;
 	float p = train ? g->cfg.dropout : 0;
 	const float *x;
+	/* seed + k * golden starts splitmix64's stream k elements on */
+	uint64_t skip = (uint64_t)first * (uint64_t)T * (uint64_t)C * 0x9e3779b97f4a7c15ULL;
 
 	/* (B,T) ids -> (B,T,C) token + position embeddings */
 	sl_embedding_forward(a->enc, ids, sl_params_data(P, 0), BT, C, V);
@@ -183,7 +201,7 @@ float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
 				a->enc[(size_t)i * C + c] += wpe[(size_t)a->pos[i] * C + c];
 	}
 	if (p > 0)
-		sl_dropout_forward(a->enc, a->encmask, a->enc, p, seed, btc);
+		sl_dropout_forward(a->enc, a->encmask, a->enc, p, seed + skip, btc);
 	x = a->enc;
 	for (int l = 0; l < L; l++) {
 		float *ln1 = a->ln1 + l * btc, *qkv = a->qkv + l * btc * 3,
@@ -201,7 +219,7 @@ float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
 		                  sl_params_data(P, pidx(l, PROJB)), BT, C, C);
 		if (p > 0)
 			sl_dropout_forward(proj, a->projmask + l * btc, proj, p,
-			                   sl_mix64(seed + 2 * (uint64_t)l + 1), btc);
+			                   sl_mix64(seed + 2 * (uint64_t)l + 1) + skip, btc);
 		sl_residual_forward(res2, x, proj, btc);
 		sl_layernorm_forward(ln2, a->ln2m + (size_t)l * BT, a->ln2r + (size_t)l * BT, res2,
 		                     sl_params_data(P, pidx(l, LN2W)),
@@ -213,7 +231,7 @@ float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
 		                  sl_params_data(P, pidx(l, FC2B)), BT, 4 * C, C);
 		if (p > 0)
 			sl_dropout_forward(fc2, a->fc2mask + l * btc, fc2, p,
-			                   sl_mix64(seed + 2 * (uint64_t)l + 2), btc);
+			                   sl_mix64(seed + 2 * (uint64_t)l + 2) + skip, btc);
 		sl_residual_forward(res3, res2, fc2, btc);
 		x = res3;
 	}

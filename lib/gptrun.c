@@ -1,9 +1,27 @@
 /*
- * gptrun.c - training and evaluation steps of a GPT over whole batches.
+ * gptrun.c - training and evaluation steps of a GPT over whole batches,
+ * split over worker threads.
  *
- * This first version runs the batch on the calling thread in one piece;
- * the interface already admits workers that each take a slice of the
- * batch with their own activations (see sluice.h).
+ * A batch of b sequences is cut into one contiguous share per worker
+ * (sl_pool_share).  Each worker runs the forward and backward of its
+ * share on its own activations with single-threaded BLAS (OpenBLAS runs
+ * this model's GEMMs at full speed on one core, and erratically when one
+ * call is split over two; see DESIGN.md), into its own gradient block
+ * (worker 0 into P.grad), with dloss = share / b so that the blocks add
+ * up to the gradient of the batch mean.  Then every worker sums one range
+ * of elements of the blocks, worker 0 first: the order of every sum is
+ * fixed by the thread count alone, so a step is bit-reproducible for a
+ * given nthreads.  Dropout masks are drawn per element of the whole batch
+ * (sl_gpt_forward_part), so they do not depend on the split at all.
+ *
+ * Evaluation splits the same way; each position's loss is computed by the
+ * worker that ran it, in double, and summed in position order by the
+ * caller, so the sum does not depend on the number of workers either
+ * (each row's forward is then the same arithmetic whatever the share,
+ * up to how OpenBLAS blocks a GEMM of that many rows).
+ *
+ * Activations are made on first use for the largest share, and serve any
+ * smaller one (a->B is set per call; every buffer is laid out by it).
  */
 #include "sluice.h"
 
@@ -11,10 +29,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
+                          const int32_t *ids, const int32_t *targets, uint64_t seed,
+                          int train, int first);
+
+struct worker {
+	struct sl_gpt_acts *acts;
+	float *grad; /* worker 0: P.grad */
+	double loss;
+};
+
 struct sl_gpt_run {
 	struct sl_gpt *g;
-	int maxB, T, nthreads;
-	struct sl_gpt_acts **acts; /* by batch size, made on first use */
+	int maxB, T, nw, cap;
+	struct sl_pool *pool;
+	struct worker *w;
+	double *nll;       /* maxB * T, evaluation */
+	int unreduced;     /* P.grad holds worker 0's part alone */
+	/* the job in flight */
+	const int32_t *ids, *targets;
+	int b;
+	uint64_t seed;
 };
 
 struct sl_gpt_run *sl_gpt_run_new(struct sl_gpt *g, int maxB, int T, int nthreads)
@@ -25,8 +60,13 @@ struct sl_gpt_run *sl_gpt_run_new(struct sl_gpt *g, int maxB, int T, int nthread
 	r->g = g;
 	r->maxB = maxB;
 	r->T = T;
-	r->nthreads = nthreads;
-	r->acts = sl_xcalloc((size_t)maxB + 1, sizeof *r->acts);
+	r->nw = nthreads;
+	r->cap = (maxB + nthreads - 1) / nthreads;
+	r->pool = sl_pool_new(nthreads);
+	r->w = sl_xcalloc((size_t)nthreads, sizeof *r->w);
+	r->nll = sl_xmalloc((size_t)maxB * T * sizeof *r->nll);
+	if (nthreads > 1)
+		sl_blas_threads(1);
 	return r;
 }
 
@@ -34,55 +74,138 @@ void sl_gpt_run_free(struct sl_gpt_run *r)
 {
 	if (!r)
 		return;
-	for (int b = 0; b <= r->maxB; b++)
-		if (r->acts[b])
-			sl_gpt_acts_free(r->acts[b]);
-	free(r->acts);
+	sl_pool_free(r->pool);
+	for (int w = 0; w < r->nw; w++) {
+		sl_gpt_acts_free(r->w[w].acts);
+		if (w > 0)
+			free(r->w[w].grad);
+	}
+	free(r->w);
+	free(r->nll);
 	free(r);
 }
 
-static struct sl_gpt_acts *acts_for(struct sl_gpt_run *r, int b)
+/* Worker wi's activations, set for b sequences. */
+static struct sl_gpt_acts *acts_for(struct sl_gpt_run *r, int wi, int b)
 {
-	SL_ASSERT(b >= 1 && b <= r->maxB);
-	if (!r->acts[b])
-		r->acts[b] = sl_gpt_acts_new(r->g, b, r->T);
-	return r->acts[b];
+	struct worker *w = &r->w[wi];
+
+	SL_ASSERT(b >= 1 && b <= r->cap);
+	if (!w->acts)
+		w->acts = sl_gpt_acts_new(r->g, r->cap, r->T);
+	w->acts->B = b;
+	return w->acts;
+}
+
+static void step_job(void *arg, int wi, int nw)
+{
+	struct sl_gpt_run *r = arg;
+	struct worker *w = &r->w[wi];
+	struct sl_params *P = &r->g->P;
+	size_t b0, b1, off;
+	struct sl_gpt_acts *a;
+	int b;
+
+	sl_pool_share(wi, nw, (size_t)r->b, &b0, &b1);
+	b = (int)(b1 - b0);
+	w->loss = 0;
+	if (wi > 0 && !w->grad)
+		w->grad = sl_xmalloc(P->n * sizeof *w->grad);
+	memset(w->grad, 0, P->n * sizeof *w->grad);
+	if (b == 0) /* an idle worker adds nothing */
+		return;
+	a = acts_for(r, wi, b);
+	off = b0 * (size_t)r->T;
+	w->loss = sl_gpt_forward_part(r->g, a, r->ids + off, r->targets + off, r->seed, 1,
+	                              (int)b0);
+	sl_gpt_backward(r->g, a, w->grad, r->ids + off, r->targets + off,
+	                (float)b / (float)r->b);
+}
+
+/* P.grad[e] += the other workers' blocks, in worker order, over a share
+ * of the elements. */
+static void reduce_job(void *arg, int wi, int nw)
+{
+	struct sl_gpt_run *r = arg;
+	float *g = r->g->P.grad;
+	size_t e0, e1;
+
+	sl_pool_share(wi, nw, r->g->P.n, &e0, &e1);
+	for (int k = 1; k < r->nw; k++) {
+		const float *gk = r->w[k].grad;
+		for (size_t e = e0; e < e1; e++)
+			g[e] += gk[e];
+	}
 }
 
 float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
                       int b, uint64_t seed)
 {
-	struct sl_gpt_acts *a = acts_for(r, b);
-	struct sl_params *P = &r->g->P;
-	float loss = sl_gpt_forward(r->g, a, ids, targets, seed, 1);
+	double loss = 0;
 
-	memset(P->grad, 0, P->n * sizeof *P->grad);
-	sl_gpt_backward(r->g, a, P->grad, ids, targets, 1.0f);
-	return loss;
+	SL_ASSERT(b >= 1 && b <= r->maxB);
+	r->w[0].grad = r->g->P.grad;
+	r->ids = ids;
+	r->targets = targets;
+	r->b = b;
+	r->seed = seed;
+	sl_pool_run(r->pool, step_job, r);
+	if (r->nw > 1)
+		sl_pool_run(r->pool, reduce_job, r);
+	for (int w = 0; w < r->nw; w++) {
+		size_t b0, b1;
+		sl_pool_share(w, r->nw, (size_t)b, &b0, &b1);
+		loss += r->w[w].loss * (double)(b1 - b0) / b;
+	}
+	return (float)loss;
+}
+
+/* -log softmax(z)[y] by log-sum-exp, in double. */
+static double nll_of(const float *z, int V, int32_t y)
+{
+	float mx = z[0];
+	double s = 0;
+
+	for (int v = 1; v < V; v++)
+		mx = z[v] > mx ? z[v] : mx;
+	for (int v = 0; v < V; v++)
+		s += exp((double)z[v] - mx);
+	return log(s) + mx - z[y];
+}
+
+static void loss_job(void *arg, int wi, int nw)
+{
+	struct sl_gpt_run *r = arg;
+	size_t b0, b1, i0, i1;
+	struct sl_gpt_acts *a;
+	int V = r->g->cfg.V;
+
+	sl_pool_share(wi, nw, (size_t)r->b, &b0, &b1);
+	if (b1 == b0)
+		return;
+	a = acts_for(r, wi, (int)(b1 - b0));
+	i0 = b0 * (size_t)r->T;
+	i1 = b1 * (size_t)r->T;
+	sl_gpt_forward(r->g, a, r->ids + i0, NULL, 0, 0);
+	for (size_t i = i0; i < i1; i++)
+		r->nll[i] = nll_of(a->logits + (i - i0) * V, V, r->targets[i]);
 }
 
 double sl_gpt_run_loss(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
                        int b, float *nll)
 {
-	struct sl_gpt_acts *a = acts_for(r, b);
 	size_t n = (size_t)b * r->T;
-	int V = r->g->cfg.V;
 	double sum = 0;
 
-	sl_gpt_forward(r->g, a, ids, NULL, 0, 0);
-	/* -log softmax from the logits by log-sum-exp, in double */
+	SL_ASSERT(b >= 1 && b <= r->maxB);
+	r->ids = ids;
+	r->targets = targets;
+	r->b = b;
+	sl_pool_run(r->pool, loss_job, r);
 	for (size_t i = 0; i < n; i++) {
-		const float *z = a->logits + i * V;
-		float mx = z[0];
-		double s = 0, l;
-		for (int v = 1; v < V; v++)
-			mx = z[v] > mx ? z[v] : mx;
-		for (int v = 0; v < V; v++)
-			s += exp((double)z[v] - mx);
-		l = log(s) + mx - z[targets[i]];
 		if (nll)
-			nll[i] = (float)l;
-		sum += l;
+			nll[i] = (float)r->nll[i];
+		sum += r->nll[i];
 	}
 	return sum;
 }

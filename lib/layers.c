@@ -66,23 +66,111 @@ void sl_relu_backward(float *din, const float *dout, const float *in, size_t n)
 }
 
 /* GELU, exact: x * Phi(x), Phi the standard normal CDF.  Its derivative
- * is Phi(x) + x * phi(x), phi the standard normal density. */
+ * is Phi(x) + x * phi(x), phi the standard normal density.
+ *
+ * libm's erff is a call per element that no compiler vectorises, and it
+ * made GELU a fifth of a GPT's training step.  Phi is written here from
+ * Numerical Recipes' erfc instead (a Chebyshev fit with fractional error
+ * under 1.2e-7 for every z >= 0):
+ *
+ *     z = |x| / sqrt(2),  t = 1 / (1 + z/2)
+ *     erfc(z) = t exp(-z^2 - 1.26551223 + t (1.00002368 + t (...)))
+ *     Phi(x) = erfc(z) / 2 for x < 0,  1 - erfc(z) / 2 otherwise
+ *
+ * so the tail x < 0, where GELU is tiny, keeps its relative accuracy,
+ * and exp is our own (Cody-Waite reduction and a degree-6 polynomial,
+ * 2^n by the exponent bits; relative error under 1e-7).  There is no
+ * branch and no float comparison (which GCC will not turn into a vector
+ * select while FP traps are in force), so the loops vectorise; GCC builds them for AVX-512, AVX2 and
+ * plain SSE2 and picks one at load time.  Element-wise IEEE arithmetic in
+ * the same order (ISO C contracts no multiply-add), so each build gives
+ * the same bits.  Against erf in double, GELU is within 4e-7 absolute for
+ * |x| <= 12 and its derivative within 3e-7. */
 #define INV_SQRT2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* e^x for -87 <= x <= 88 (callers keep to that; no comparisons here, see
+ * above). */
+static inline float exp_approx(float x)
+{
+	float n, r, p, s;
+	int32_t e;
+
+	/* n = round(x / ln 2) by the 1.5 * 2^23 trick */
+	n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+	r = x - n * 0.693359375f;
+	r = r - n * -2.12194440e-4f;
+	p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	e = ((int32_t)n + 127) << 23;
+	memcpy(&s, &e, sizeof s);
+	return p * s;
+}
+
+/* x with its magnitude clamped to 13 (Phi(-13) is 6e-39), by integer
+ * compares on the bits: the order of non-negative floats is that of their
+ * bits, and a NaN becomes 13 (the caller's product with x keeps it NaN). */
+static inline float clamp13(float x)
+{
+	uint32_t b, a;
+
+	memcpy(&b, &x, sizeof b);
+	a = b & 0x7fffffffu;
+	a = a < 0x41500000u ? a : 0x41500000u; /* 13.0f */
+	b = (b & 0x80000000u) | a;
+	memcpy(&x, &b, sizeof x);
+	return x;
+}
+
+/* Phi(x), the standard normal CDF, for |x| <= 13. */
+static inline float normal_cdf(float x)
+{
+	float z = fabsf(x) * INV_SQRT2, t = 1.0f / (1.0f + 0.5f * z), p, h, neg;
+	uint32_t b;
+
+	memcpy(&b, &x, sizeof b);
+	neg = (float)(b >> 31); /* 1 or 0: the select below is exact */
+	p = t * 0.17087277f - 0.82215223f;
+	p = t * p + 1.48851587f;
+	p = t * p - 1.13520398f;
+	p = t * p + 0.27886807f;
+	p = t * p - 0.18628806f;
+	p = t * p + 0.09678418f;
+	p = t * p + 0.37409196f;
+	p = t * p + 1.00002368f;
+	p = t * p - 1.26551223f;
+	h = 0.5f * t * exp_approx(p - z * z); /* erfc(z) / 2 */
+	return neg * h + (1.0f - neg) * (1.0f - h);
+}
+
 // in (n) -> out (n)
+VECTOR_CLONES
 void sl_gelu_forward(float *out, const float *in, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		out[i] = 0.5f * in[i] * (1.0f + erff(in[i] * INV_SQRT2));
+		out[i] = in[i] * normal_cdf(clamp13(in[i]));
 }
 
-void sl_gelu_backward(float *din, const float *dout, const float *in, size_t n)
+VECTOR_CLONES
+void sl_gelu_backward(float *din, const float *dout,
+                      const float *in, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		float x = in[i], cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
-		float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
-		din[i] += dout[i] * (cdf + x * pdf);
+		float x = clamp13(in[i]);
+		float pdf = INV_SQRT_2PI * exp_approx(-0.5f * x * x);
+		din[i] += dout[i] * (normal_cdf(x) + x * pdf);
 	}
 }
 
