@@ -1,0 +1,185 @@
+/*
+ * gptrun.c - unit tests of the GPT runner (lib/gptrun.c): one worker is
+ * exactly sl_gpt_forward + sl_gpt_backward; several workers give the same
+ * gradient to float rounding (dropout included: masks are drawn per
+ * element of the whole batch), bit-identical from run to run; batches
+ * smaller than maxB and smaller than the thread count; the evaluation
+ * loss against the per-position losses worked from the logits.
+ */
+#include "sluice.h"
+#include "tap.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { B = 5, T = 6 };
+
+static void model(struct sl_gpt *g, float dropout)
+{
+	struct sl_gpt_config cfg = {11, 8, 2, 2, 8, dropout};
+
+	sl_gpt_init(g, &cfg);
+	sl_gpt_init_weights(g, 7);
+	for (size_t i = 0; i < g->P.n; i++)
+		g->P.data[i] += (float)(0.05 * sin(3.0 * (double)i));
+}
+
+static void batch(int32_t *ids, int32_t *tg)
+{
+	for (int i = 0; i < B * T; i++) {
+		ids[i] = (i * 7 + i / 5) % 11;
+		tg[i] = (i * 3 + 2) % 11;
+	}
+}
+
+/* Max |a - b| over n, relative to max |b|. */
+static double relerr(const float *a, const float *b, size_t n)
+{
+	double e = 0, m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		e = fmax(e, fabs((double)a[i] - b[i]));
+		m = fmax(m, fabs((double)b[i]));
+	}
+	return e / m;
+}
+
+static void test_threads(float dropout)
+{
+	struct sl_gpt g;
+	int32_t ids[B * T], tg[B * T];
+	struct sl_gpt_acts *a;
+	float *ref, *got, loss1, lossn;
+	const char *what = dropout > 0 ? " (dropout)" : "";
+
+	model(&g, dropout);
+	batch(ids, tg);
+	ref = malloc(g.P.n * sizeof *ref);
+	got = malloc(g.P.n * sizeof *got);
+
+	/* the model's own forward and backward, in one piece */
+	a = sl_gpt_acts_new(&g, B, T);
+	memset(ref, 0, g.P.n * sizeof *ref);
+	loss1 = sl_gpt_forward(&g, a, ids, tg, 42, 1);
+	sl_gpt_backward(&g, a, ref, ids, tg, 1.0f);
+	sl_gpt_acts_free(a);
+	{
+		struct sl_gpt_run *r = sl_gpt_run_new(&g, B, T, 1);
+		float l = sl_gpt_run_step(r, ids, tg, B, 42);
+		ok(l == loss1 && !memcmp(g.P.grad, ref, g.P.n * sizeof *ref),
+		   "one worker%s: loss and gradient bit-identical to forward + backward", what);
+		sl_gpt_run_free(r);
+	}
+	for (int nt = 2; nt <= 4; nt++) {
+		struct sl_gpt_run *r = sl_gpt_run_new(&g, B, T, nt);
+		double e;
+		lossn = sl_gpt_run_step(r, ids, tg, B, 42);
+		memcpy(got, g.P.grad, g.P.n * sizeof *got);
+		e = relerr(got, ref, g.P.n);
+		ok(e < 1e-5 && fabs(lossn - loss1) < 1e-5,
+		   "%d workers%s: gradient within %.2g of one worker's, loss %.7f vs %.7f", nt,
+		   what, e, lossn, loss1);
+		/* the gradient is overwritten, not added to, and repeats exactly */
+		for (size_t i = 0; i < g.P.n; i++)
+			g.P.grad[i] = 1e30f;
+		ok(sl_gpt_run_step(r, ids, tg, B, 42) == lossn &&
+		   !memcmp(g.P.grad, got, g.P.n * sizeof *got),
+		   "%d workers%s: a second step is bit-identical", nt, what);
+		sl_gpt_run_free(r);
+		/* a fresh runner with the same thread count, too */
+		r = sl_gpt_run_new(&g, B, T, nt);
+		sl_gpt_run_step(r, ids, tg, B, 42);
+		ok(!memcmp(g.P.grad, got, g.P.n * sizeof *got),
+		   "%d workers%s: a new runner is bit-identical", nt, what);
+		sl_gpt_run_free(r);
+	}
+	free(ref);
+	free(got);
+	sl_gpt_free(&g);
+}
+
+/* b < maxB, and b < the number of workers (some idle). */
+static void test_small_batches(void)
+{
+	struct sl_gpt g;
+	int32_t ids[B * T], tg[B * T];
+	float *ref = NULL;
+	struct sl_gpt_run *r1, *r4;
+
+	model(&g, 0);
+	batch(ids, tg);
+	r1 = sl_gpt_run_new(&g, B, T, 1);
+	r4 = sl_gpt_run_new(&g, B, T, 4);
+	ref = malloc(g.P.n * sizeof *ref);
+	for (int b = 1; b <= 3; b++) {
+		struct sl_gpt_acts *a = sl_gpt_acts_new(&g, b, T);
+		float l0, l1, l4;
+		memset(ref, 0, g.P.n * sizeof *ref);
+		l0 = sl_gpt_forward(&g, a, ids, tg, 0, 1);
+		sl_gpt_backward(&g, a, ref, ids, tg, 1.0f);
+		sl_gpt_acts_free(a);
+		l1 = sl_gpt_run_step(r1, ids, tg, b, 0);
+		ok(l1 == l0 && !memcmp(g.P.grad, ref, g.P.n * sizeof *ref),
+		   "batch of %d, one worker: bit-identical to a model of that batch", b);
+		l4 = sl_gpt_run_step(r4, ids, tg, b, 0);
+		ok(fabs(l4 - l0) < 1e-5 && relerr(g.P.grad, ref, g.P.n) < 1e-5,
+		   "batch of %d over 4 workers: same loss and gradient (%.2g)", b,
+		   relerr(g.P.grad, ref, g.P.n));
+	}
+	sl_gpt_run_free(r1);
+	sl_gpt_run_free(r4);
+	free(ref);
+	sl_gpt_free(&g);
+}
+
+static void test_loss(void)
+{
+	struct sl_gpt g;
+	int32_t ids[B * T], tg[B * T];
+	struct sl_gpt_acts *a;
+	double want = 0;
+	float nll1[B * T], nll3[B * T];
+
+	model(&g, 0.3f); /* evaluation never drops */
+	batch(ids, tg);
+	a = sl_gpt_acts_new(&g, B, T);
+	sl_gpt_forward(&g, a, ids, NULL, 0, 0);
+	for (int i = 0; i < B * T; i++) {
+		const float *z = a->logits + (size_t)i * 11;
+		double s = 0, l;
+		for (int v = 0; v < 11; v++)
+			s += exp((double)z[v]);
+		l = log(s) - z[tg[i]];
+		want += l;
+	}
+	for (int nt = 1; nt <= 3; nt += 2) {
+		struct sl_gpt_run *r = sl_gpt_run_new(&g, B, T, nt);
+		double got = sl_gpt_run_loss(r, ids, tg, B, nt == 1 ? nll1 : nll3);
+		ok(fabs(got - want) < 1e-4 * fabs(want),
+		   "%d worker%s: summed loss %.6f equals the log-sum-exp of the logits (%.6f)", nt,
+		   nt > 1 ? "s" : "", got, want);
+		sl_gpt_run_free(r);
+	}
+	{
+		double e = 0, s = 0;
+		for (int i = 0; i < B * T; i++) {
+			e = fmax(e, fabs(nll1[i] - nll3[i]));
+			s += nll1[i];
+		}
+		ok(e < 1e-5 && fabs(s - want) < 1e-3,
+		   "per-position losses agree across thread counts (%.2g) and add up", e);
+	}
+	sl_gpt_acts_free(a);
+	sl_gpt_free(&g);
+}
+
+int main(void)
+{
+	sl_init("gptrun-test");
+	test_threads(0);
+	test_threads(0.2f);
+	test_small_batches();
+	test_loss();
+	return done_testing();
+}
