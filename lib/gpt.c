@@ -246,6 +246,15 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 
 /* ------------------------------------------------------------- backward */
 
+/* sl_linear_backward, except that din is written rather than added to
+ * (every input gradient here has one source), which saves zeroing it. */
+static void linear_backward_set(float *din, float *dw, float *dbias, const float *dout,
+                                const float *in, const float *w, int B, int C, int OC)
+{
+	sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 0.0f);
+	sl_linear_backward(NULL, dw, dbias, dout, in, w, B, C, OC);
+}
+
 void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
                      const int32_t *ids, const int32_t *targets, float dloss)
 {
@@ -259,8 +268,7 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 
 	memset(a->dlogits, 0, (size_t)BT * V * sizeof *a->dlogits);
 	sl_softmax_xent_backward(a->dlogits, dloss, a->probs, targets, BT, V);
-	memset(a->dx, 0, btc * sizeof *a->dx);
-	sl_linear_backward(a->dx, G(0), NULL, a->dlogits, a->lnf, W(0), BT, C, V);
+	linear_backward_set(a->dx, G(0), NULL, a->dlogits, a->lnf, W(0), BT, C, V);
 	memset(a->dres, 0, btc * sizeof *a->dres);
 	sl_layernorm_backward(a->dres, G(2 + L * NPER), G(3 + L * NPER), a->dx,
 	                      L ? a->res3 + (L - 1) * btc : a->enc, W(2 + L * NPER), a->lnfm,
@@ -278,13 +286,11 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 			sl_dropout_backward(a->dx2, a->dres, a->fc2mask + l * btc, btc);
 			dfc2 = a->dx2;
 		}
-		memset(a->dfchg, 0, btc * 4 * sizeof *a->dfchg);
-		sl_linear_backward(a->dfchg, G(pidx(l, FC2W)), G(pidx(l, FC2B)), dfc2, fchg,
+		linear_backward_set(a->dfchg, G(pidx(l, FC2W)), G(pidx(l, FC2B)), dfc2, fchg,
 		                   W(pidx(l, FC2W)), BT, 4 * C, C);
 		memset(a->dfch, 0, btc * 4 * sizeof *a->dfch);
 		sl_gelu_backward(a->dfch, a->dfchg, fch, btc * 4);
-		memset(a->dx, 0, btc * sizeof *a->dx);
-		sl_linear_backward(a->dx, G(pidx(l, FCW)), G(pidx(l, FCB)), a->dfch, ln2,
+		linear_backward_set(a->dx, G(pidx(l, FCW)), G(pidx(l, FCB)), a->dfch, ln2,
 		                   W(pidx(l, FCW)), BT, C, 4 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN2W)), G(pidx(l, LN2B)), a->dx, res2,
 		                      W(pidx(l, LN2W)), a->ln2m + (size_t)l * BT,
@@ -297,15 +303,13 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 				sl_dropout_backward(a->dx2, a->dres, a->projmask + l * btc, btc);
 				dproj = a->dx2;
 			}
-			memset(a->dx, 0, btc * sizeof *a->dx);
-			sl_linear_backward(a->dx, G(pidx(l, PROJW)), G(pidx(l, PROJB)), dproj, atty,
+			linear_backward_set(a->dx, G(pidx(l, PROJW)), G(pidx(l, PROJB)), dproj, atty,
 			                   W(pidx(l, PROJW)), BT, C, C);
 		}
 		memset(a->dqkv, 0, btc * 3 * sizeof *a->dqkv);
 		sl_attention_backward(a->dqkv, a->datt, a->dx, qkv,
 		                      a->att + (size_t)l * B * NH * T * T, B, T, C, NH);
-		memset(a->dx, 0, btc * sizeof *a->dx);
-		sl_linear_backward(a->dx, G(pidx(l, QKVW)), G(pidx(l, QKVB)), a->dqkv, ln1,
+		linear_backward_set(a->dx, G(pidx(l, QKVW)), G(pidx(l, QKVB)), a->dqkv, ln1,
 		                   W(pidx(l, QKVW)), BT, C, 3 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN1W)), G(pidx(l, LN1B)), a->dx, x,
 		                      W(pidx(l, LN1W)), a->ln1m + (size_t)l * BT,

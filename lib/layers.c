@@ -244,7 +244,25 @@ void sl_dropout_backward(float *din, const float *dout, const float *mask,
 
 #define LN_EPS 1e-5f
 
+/* The row sums of layer norm run in 16 interleaved lanes (element i into
+ * lane i % 16), added pairwise at the end: a fixed order, so still the
+ * same bits every run, and one the compiler vectorises (a single running
+ * sum it may not reorder). */
+#define LANES 16
+
+static inline float lanes_total(const float *acc)
+{
+	float s[LANES / 2];
+
+	for (int k = 0; k < LANES / 2; k++)
+		s[k] = acc[k] + acc[k + LANES / 2];
+	for (int k = 0; k < LANES / 4; k++)
+		s[k] += s[k + LANES / 4];
+	return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
 // in (B,C), weight (C), bias (C) -> out (B,C); caches mean (B), rstd (B)
+VECTOR_CLONES
 void sl_layernorm_forward(float *out, float *mean, float *rstd,
                           const float *in, const float *weight,
                           const float *bias, int B, int C)
@@ -252,16 +270,24 @@ void sl_layernorm_forward(float *out, float *mean, float *rstd,
 	for (int b = 0; b < B; b++) {
 		const float *x = in + (size_t)b * C;
 		float *y = out + (size_t)b * C;
-		float m = 0.0f, v = 0.0f, s;
+		float acc[LANES] = {0}, m, v, s;
+		int i;
 
-		for (int i = 0; i < C; i++)
-			m += x[i];
-		m /= C;
-		for (int i = 0; i < C; i++)
-			v += (x[i] - m) * (x[i] - m);
-		v /= C;
+		for (i = 0; i + LANES <= C; i += LANES)
+			for (int k = 0; k < LANES; k++)
+				acc[k] += x[i + k];
+		for (; i < C; i++)
+			acc[i % LANES] += x[i];
+		m = lanes_total(acc) / C;
+		memset(acc, 0, sizeof acc);
+		for (i = 0; i + LANES <= C; i += LANES)
+			for (int k = 0; k < LANES; k++)
+				acc[k] += (x[i + k] - m) * (x[i + k] - m);
+		for (; i < C; i++)
+			acc[i % LANES] += (x[i] - m) * (x[i] - m);
+		v = lanes_total(acc) / C;
 		s = 1.0f / sqrtf(v + LN_EPS);
-		for (int i = 0; i < C; i++)
+		for (i = 0; i < C; i++)
 			y[i] = (x[i] - m) * s * weight[i] + bias[i];
 		mean[b] = m;
 		rstd[b] = s;
@@ -271,6 +297,7 @@ void sl_layernorm_forward(float *out, float *mean, float *rstd,
 /* With xhat = (x - mean) * rstd and g = weight * dout, the input gradient
  * is rstd * (g - mean(g) - xhat * mean(g * xhat)). */
 // dout (B,C) -> din (B,C), dweight (C), dbias (C)
+VECTOR_CLONES
 void sl_layernorm_backward(float *din, float *dweight, float *dbias,
                            const float *dout, const float *in,
                            const float *weight, const float *mean,
@@ -278,22 +305,34 @@ void sl_layernorm_backward(float *din, float *dweight, float *dbias,
 {
 	for (int b = 0; b < B; b++) {
 		const float *x = in + (size_t)b * C, *dy = dout + (size_t)b * C;
-		float m = mean[b], s = rstd[b], gmean = 0.0f, gxmean = 0.0f;
+		float m = mean[b], s = rstd[b], gmean, gxmean;
+		float ag[LANES] = {0}, agx[LANES] = {0};
+		int i;
 
-		for (int i = 0; i < C; i++) {
+		for (i = 0; i + LANES <= C; i += LANES)
+			for (int k = 0; k < LANES; k++) {
+				float g = weight[i + k] * dy[i + k];
+				ag[k] += g;
+				agx[k] += g * ((x[i + k] - m) * s);
+			}
+		for (; i < C; i++) {
 			float g = weight[i] * dy[i];
-			gmean += g;
-			gxmean += g * (x[i] - m) * s;
+			ag[i % LANES] += g;
+			agx[i % LANES] += g * ((x[i] - m) * s);
 		}
-		gmean /= C;
-		gxmean /= C;
-		for (int i = 0; i < C; i++) {
+		gmean = lanes_total(ag) / C;
+		gxmean = lanes_total(agx) / C;
+		for (i = 0; i < C; i++) {
 			float xhat = (x[i] - m) * s;
 			dbias[i] += dy[i];
 			dweight[i] += xhat * dy[i];
-			if (din)
-				din[(size_t)b * C + i] +=
-				    s * (weight[i] * dy[i] - gmean - xhat * gxmean);
+		}
+		if (din) {
+			float *dx = din + (size_t)b * C;
+			for (i = 0; i < C; i++) {
+				float xhat = (x[i] - m) * s;
+				dx[i] += s * (weight[i] * dy[i] - gmean - xhat * gxmean);
+			}
 		}
 	}
 }
