@@ -131,9 +131,8 @@ int main(int argc, char **argv)
 			memcpy(by + (size_t)b * T, ids + s + 1, (size_t)T * sizeof *by);
 		}
 		loss = sl_gpt_run_step(run, bx, by, B, seed + (uint64_t)it);
-		sl_clip_grad_norm(g.P.grad, g.P.n, 1.0f);
 		opt.lr = sl_sched_lr(&sch, it);
-		sl_optim_step(&opt, g.P.data, g.P.m, g.P.v, g.P.grad, g.P.n, g.P.ndecay);
+		sl_gpt_run_update(run, &opt, 1.0f); /* clipping and AdamW */
 		ms[it] = (now() - t0) * 1e3;
 		train_s += ms[it] / 1e3;
 		last = loss;

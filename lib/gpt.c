@@ -163,15 +163,6 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a)
 
 /* -------------------------------------------------------------- forward */
 
-/* The forward of sequences first, first + 1, ... of a larger batch, as
- * the runner's workers call it: element i of the slice draws the dropout
- * mask of element (first * T * C + i) of the whole batch, so a batch split
- * over workers drops the same activations as the batch in one piece.
- * (Not in sluice.h: only lib/gptrun.c calls it.) */
-float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
-                          const int32_t *ids, const int32_t *targets, uint64_t seed,
-                          int train, int first);
-
 float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
                      const int32_t *ids, const int32_t *targets, uint64_t seed,
                      int train)

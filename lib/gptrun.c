@@ -29,10 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
-                          const int32_t *ids, const int32_t *targets, uint64_t seed,
-                          int train, int first);
-
 struct worker {
 	struct sl_gpt_acts *acts;
 	float *grad; /* worker 0: P.grad */
@@ -45,7 +41,10 @@ struct sl_gpt_run {
 	struct sl_pool *pool;
 	struct worker *w;
 	double *nll;       /* maxB * T, evaluation */
-	int unreduced;     /* P.grad holds worker 0's part alone */
+	double *sq;        /* per worker: squares of its share of P.grad */
+	int sq_valid;      /* sq holds the last step's gradient's */
+	struct sl_optim *optim;
+	float scale;       /* clipping factor, 1 for none */
 	/* the job in flight */
 	const int32_t *ids, *targets;
 	int b;
@@ -65,6 +64,7 @@ struct sl_gpt_run *sl_gpt_run_new(struct sl_gpt *g, int maxB, int T, int nthread
 	r->pool = sl_pool_new(nthreads);
 	r->w = sl_xcalloc((size_t)nthreads, sizeof *r->w);
 	r->nll = sl_xmalloc((size_t)maxB * T * sizeof *r->nll);
+	r->sq = sl_xcalloc((size_t)nthreads, sizeof *r->sq);
 	if (nthreads > 1)
 		sl_blas_threads(1);
 	return r;
@@ -82,6 +82,7 @@ void sl_gpt_run_free(struct sl_gpt_run *r)
 	}
 	free(r->w);
 	free(r->nll);
+	free(r->sq);
 	free(r);
 }
 
@@ -123,12 +124,14 @@ static void step_job(void *arg, int wi, int nw)
 }
 
 /* P.grad[e] += the other workers' blocks, in worker order, over a share
- * of the elements. */
+ * of the elements; and the sum of squares of that share (in double, in
+ * index order) while it is in cache, for clipping. */
 static void reduce_job(void *arg, int wi, int nw)
 {
 	struct sl_gpt_run *r = arg;
 	float *g = r->g->P.grad;
 	size_t e0, e1;
+	double sq = 0;
 
 	sl_pool_share(wi, nw, r->g->P.n, &e0, &e1);
 	for (int k = 1; k < r->nw; k++) {
@@ -136,6 +139,9 @@ static void reduce_job(void *arg, int wi, int nw)
 		for (size_t e = e0; e < e1; e++)
 			g[e] += gk[e];
 	}
+	for (size_t e = e0; e < e1; e++)
+		sq += (double)g[e] * g[e];
+	r->sq[wi] = sq;
 }
 
 float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
@@ -150,7 +156,7 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
 	r->b = b;
 	r->seed = seed;
 	sl_pool_run(r->pool, step_job, r);
-	if (r->nw > 1)
+	if ((r->sq_valid = r->nw > 1))
 		sl_pool_run(r->pool, reduce_job, r);
 	for (int w = 0; w < r->nw; w++) {
 		size_t b0, b1;
@@ -158,6 +164,49 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
 		loss += r->w[w].loss * (double)(b1 - b0) / b;
 	}
 	return (float)loss;
+}
+
+/* Clipping and the optimizer over worker wi's share of the block, in
+ * pieces that stay in cache, each with a private copy of the optimizer so
+ * that every piece sees the same step count.  Element-wise, so the split
+ * changes no result. */
+#define PIECE 4096
+static void update_job(void *arg, int wi, int nw)
+{
+	struct sl_gpt_run *r = arg;
+	struct sl_params *P = &r->g->P;
+	size_t e0, e1;
+
+	sl_pool_share(wi, nw, P->n, &e0, &e1);
+	for (size_t a = e0; a < e1; a += PIECE) {
+		size_t b = a + PIECE < e1 ? a + PIECE : e1;
+		size_t nd = P->ndecay > a ? (P->ndecay < b ? P->ndecay : b) - a : 0;
+		struct sl_optim o = *r->optim;
+		if (r->scale != 1.0f)
+			for (size_t e = a; e < b; e++)
+				P->grad[e] *= r->scale;
+		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, P->grad + a, b - a, nd);
+	}
+}
+
+float sl_gpt_run_update(struct sl_gpt_run *r, struct sl_optim *o, float max_norm)
+{
+	struct sl_params *P = &r->g->P;
+	double sq = 0, norm;
+
+	if (r->sq_valid)
+		for (int w = 0; w < r->nw; w++)
+			sq += r->sq[w];
+	else
+		for (size_t e = 0; e < P->n; e++)
+			sq += (double)P->grad[e] * P->grad[e];
+	norm = sqrt(sq);
+	r->scale = max_norm > 0 && norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
+	r->optim = o;
+	sl_pool_run(r->pool, update_job, r);
+	r->sq_valid = 0;
+	o->t++;
+	return (float)norm;
 }
 
 /* -log softmax(z)[y] by log-sum-exp, in double. */

@@ -845,6 +845,13 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a);
 float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
                      const int32_t *ids, const int32_t *targets, uint64_t seed,
                      int train);
+/* The same for sequences first, first + 1, ... of a larger batch (a
+ * runner's worker): element i draws the dropout mask of element
+ * first * T * C + i of the whole batch, so a split batch drops the same
+ * activations as the batch in one piece. */
+float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
+                          const int32_t *ids, const int32_t *targets, uint64_t seed,
+                          int train, int first);
 /* Accumulates d(dloss * loss)/d(params) into grad (laid out like g->P).
  * Call after sl_gpt_forward with targets. */
 void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
@@ -870,6 +877,12 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
  * gradients.  With nll, the loss of each of the b*T positions. */
 double sl_gpt_run_loss(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
                        int b, float *nll);
+/* Right after sl_gpt_run_step (the gradient untouched): clips g->P.grad to
+ * global norm max_norm (none when max_norm <= 0) and takes one optimizer
+ * step over the block, on the workers; the same as sl_clip_grad_norm then
+ * sl_optim_step (with one worker, bit for bit).  Returns the norm before
+ * clipping. */
+float sl_gpt_run_update(struct sl_gpt_run *r, struct sl_optim *o, float max_norm);
 
 /* A key/value cache for generating with a GPT a token at a time
  * (lib/kvcache.c): up to maxT tokens; the model is read, never written. */

@@ -4,7 +4,8 @@
  * gradient to float rounding (dropout included: masks are drawn per
  * element of the whole batch), bit-identical from run to run; batches
  * smaller than maxB and smaller than the thread count; the evaluation
- * loss against the per-position losses worked from the logits.
+ * loss against the per-position losses worked from the logits; the
+ * threaded update against sl_clip_grad_norm + sl_optim_step.
  */
 #include "sluice.h"
 #include "tap.h"
@@ -174,6 +175,52 @@ static void test_loss(void)
 	sl_gpt_free(&g);
 }
 
+/* Three steps of clipping + AdamW, by the runner and by hand. */
+static void test_update(void)
+{
+	int32_t ids[B * T], tg[B * T];
+
+	batch(ids, tg);
+	for (int nt = 1; nt <= 3; nt += 2)
+		for (int clip = 0; clip <= 1; clip++) {
+			struct sl_gpt g, h;
+			struct sl_optim o1, o2;
+			struct sl_gpt_run *r, *rh;
+			float n1 = 0, n2 = 0;
+			model(&g, 0);
+			model(&h, 0);
+			sl_optim_init(&o1, SL_OPTIM_ADAMW);
+			o1.weight_decay = 0.1f;
+			o1.beta2 = 0.99f;
+			o2 = o1;
+			r = sl_gpt_run_new(&g, B, T, nt);
+			rh = sl_gpt_run_new(&h, B, T, nt);
+			for (int step = 0; step < 3; step++) {
+				/* max norm 0.05 clips every step (the norms are ~0.3) */
+				float mx = clip ? 0.05f : 0.0f;
+				sl_gpt_run_step(r, ids, tg, B, 0);
+				n1 = sl_gpt_run_update(r, &o1, mx);
+				sl_gpt_run_step(rh, ids, tg, B, 0);
+				n2 = sl_clip_grad_norm(h.P.grad, h.P.n, clip ? mx : INFINITY);
+				sl_optim_step(&o2, h.P.data, h.P.m, h.P.v, h.P.grad, h.P.n, h.P.ndecay);
+			}
+			if (nt == 1)
+				ok(n1 == n2 && o1.t == 3 && !memcmp(g.P.data, h.P.data, g.P.n * 4) &&
+				   !memcmp(g.P.m, h.P.m, g.P.n * 4) && !memcmp(g.P.v, h.P.v, g.P.n * 4),
+				   "update, one worker%s: bit-identical to clip + optimizer step",
+				   clip ? ", clipping" : "");
+			else
+				ok(fabs(n1 - n2) < 1e-6 * n2 && o1.t == 3 &&
+				   relerr(g.P.data, h.P.data, g.P.n) < 1e-6,
+				   "update, %d workers%s: norm %.6f vs %.6f, weights within %.2g", nt,
+				   clip ? ", clipping" : "", n1, n2, relerr(g.P.data, h.P.data, g.P.n));
+			sl_gpt_run_free(r);
+			sl_gpt_run_free(rh);
+			sl_gpt_free(&g);
+			sl_gpt_free(&h);
+		}
+}
+
 int main(void)
 {
 	sl_init("gptrun-test");
@@ -181,5 +228,6 @@ int main(void)
 	test_threads(0.2f);
 	test_small_batches();
 	test_loss();
+	test_update();
 	return done_testing();
 }
