@@ -84,7 +84,8 @@ void sl_relu_backward(float *din, const float *dout, const float *in, size_t n)
  * select while FP traps are in force), so the loops vectorise; GCC builds them for AVX-512, AVX2 and
  * plain SSE2 and picks one at load time.  Element-wise IEEE arithmetic in
  * the same order (ISO C contracts no multiply-add), so each build gives
- * the same bits.  Against erf in double, GELU is within 4e-7 absolute for
+ * the same bits.  Inputs beyond |x| = 13 are taken as 13 (where Phi is 1
+ * or below 1e-38); a NaN stays NaN in both directions.  Against erf in double, GELU is within 4e-7 absolute for
  * |x| <= 12 and its derivative within 3e-7. */
 #define INV_SQRT2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
@@ -134,6 +135,19 @@ static inline float clamp13(float x)
 	return x;
 }
 
+/* r, or x when x is a NaN (integer selects, as above). */
+static inline float keep_nan(float r, float x)
+{
+	uint32_t rb, xb, m;
+
+	memcpy(&rb, &r, sizeof rb);
+	memcpy(&xb, &x, sizeof xb);
+	m = 0u - (uint32_t)((xb & 0x7fffffffu) > 0x7f800000u);
+	rb = (rb & ~m) | (xb & m);
+	memcpy(&r, &rb, sizeof r);
+	return r;
+}
+
 /* Phi(x), the standard normal CDF, for |x| <= 13. */
 static inline float normal_cdf(float x)
 {
@@ -170,7 +184,7 @@ void sl_gelu_backward(float *din, const float *dout,
 	for (size_t i = 0; i < n; i++) {
 		float x = clamp13(in[i]);
 		float pdf = INV_SQRT_2PI * exp_approx(-0.5f * x * x);
-		din[i] += dout[i] * (normal_cdf(x) + x * pdf);
+		din[i] += dout[i] * keep_nan(normal_cdf(x) + x * pdf, in[i]);
 	}
 }
 

@@ -1,8 +1,9 @@
 /*
  * gpt.c - unit tests of attention and the GPT model: attention against a
  * plain loop implementation, every parameter's gradient against central
- * finite differences (with and without dropout), and a tiny model that
- * must learn to continue a fixed sequence.
+ * finite differences (with and without dropout), a tiny model that
+ * must learn to continue a fixed sequence, and the GELU (lib/layers.c
+ * computes erf its own way) against x * Phi(x) in double on a dense grid.
  */
 #include "sluice.h"
 #include "tap.h"
@@ -178,6 +179,45 @@ static void test_learns(void)
 	sl_gpt_free(&g);
 }
 
+/* GELU and its derivative against the exact forms in double, every 1e-4
+ * over [-14, 14], with the tails and non-finite inputs. */
+static void test_gelu(void)
+{
+	size_t n = 280001;
+	float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y),
+	      *d = calloc(n, sizeof *d), *one = malloc(n * sizeof *one);
+	double ey = 0, ed = 0, erel = 0;
+	float sp[4] = {INFINITY, -INFINITY, NAN, -1e30f}, spy[4], spd[4] = {0},
+	      sp1[4] = {1, 1, 1, 1};
+
+	for (size_t i = 0; i < n; i++) {
+		x[i] = (float)(-14.0 + 28.0 * (double)i / (double)(n - 1));
+		one[i] = 1;
+	}
+	sl_gelu_forward(y, x, n);
+	sl_gelu_backward(d, one, x, n);
+	for (size_t i = 0; i < n; i++) {
+		double t = x[i], cdf = 0.5 * erfc(-t / sqrt(2.0)), g = t * cdf;
+		double dg = cdf + t * exp(-0.5 * t * t) / sqrt(2 * M_PI);
+		ey = fmax(ey, fabs(y[i] - g));
+		ed = fmax(ed, fabs(d[i] - dg));
+		if (t < 0 && t > -9)
+			erel = fmax(erel, fabs(y[i] - g) / fabs(g));
+	}
+	ok(ey < 5e-7 && ed < 5e-7 && erel < 2e-5,
+	   "GELU within %.2g of x Phi(x), its derivative within %.2g; relative %.2g in the "
+	   "left tail", ey, ed, erel);
+	sl_gelu_forward(spy, sp, 4);
+	sl_gelu_backward(spd, sp1, sp, 4);
+	ok(spy[0] == INFINITY && isnan(spy[2]) && spy[3] <= 0 && spy[3] > -1e-5 &&
+	   spd[0] == 1 && isnan(spd[2]) && fabs(spd[3]) < 1e-5,
+	   "GELU of inf is inf, of NaN NaN, of -1e30 ~0 (%g); slopes 1, NaN, ~0", spy[3]);
+	free(x);
+	free(y);
+	free(d);
+	free(one);
+}
+
 int main(void)
 {
 	sl_init("gpt-test");
@@ -185,5 +225,6 @@ int main(void)
 	gradcheck(0);
 	gradcheck(0.2f);
 	test_learns();
+	test_gelu();
 	return done_testing();
 }
