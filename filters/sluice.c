@@ -32,6 +32,7 @@ static const struct {
 	{"train", "train a model"},
 	{"evaluate", "metrics of a model on labelled data"},
 	{"predict", "add a model's predictions to records"},
+	{"sweep", "hyperparameter search over train"},
 	{"generate", "generate text from a language model"},
 	{"serve", "serve a model over HTTP"},
 };
