@@ -5,7 +5,7 @@
 #   deps           installs the Debian build dependencies (as root) or prints the apt-get line
 #   fuzz           libFuzzer harnesses (clang), run with FUZZ_SECONDS=N
 #   lint           mandoc -Tlint on every man page
-#   demo           the main job: pipelines/fortunes (Debian's fortunes -> ingest -> profile)
+#   demo           the main job: pipelines/fortunes (Debian's fortunes -> a small GPT -> new fortunes)
 include config.mk
 
 LIB_SRC   := $(sort $(wildcard lib/*.c))
