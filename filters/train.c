@@ -146,6 +146,9 @@ struct kind {
 	float (*step)(struct trainer *T, int64_t step, uint64_t seed, int *rows);
 	void (*grad)(struct trainer *T);
 	void (*update)(struct trainer *T);
+	/* clipping to max_norm and the update in one (or NULL: grad, then
+	 * sl_clip_grad_norm, then update) */
+	void (*clip_update)(struct trainer *T, float max_norm);
 	void (*evaluate)(struct trainer *T, double *loss, double *metric);
 	const char *unit; /* what a row is, for the rate: "rec", "tok" */
 };
@@ -1216,15 +1219,21 @@ static float gpt_step(struct trainer *T, int64_t step, uint64_t seed, int *rows)
 	return sl_gpt_run_step(T->grun, T->bx, T->by, B, seed);
 }
 
-static void gpt_update(struct trainer *T)
+/* Clipping and the optimizer step run on the runner's workers. */
+static void gpt_clip_update(struct trainer *T, float max_norm)
 {
-	struct sl_params *P = T->P;
-
-	sl_optim_step(&T->optim, P->data, P->m, P->v, P->grad, P->n, P->ndecay);
+	sl_gpt_run_update(T->grun, &T->optim, max_norm);
 }
 
-static const struct kind net_kind = {net_step, net_grad, net_update, net_evaluate, "rec"};
-static const struct kind gpt_kind = {gpt_step, NULL, gpt_update, gpt_evaluate, "tok"};
+static void gpt_update(struct trainer *T)
+{
+	gpt_clip_update(T, 0);
+}
+
+static const struct kind net_kind = {net_step, net_grad, net_update, NULL, net_evaluate,
+                                     "rec"};
+static const struct kind gpt_kind = {gpt_step, NULL, gpt_update, gpt_clip_update,
+                                     gpt_evaluate, "tok"};
 
 /* ------------------------------------------------------------------ loop */
 
@@ -1257,12 +1266,16 @@ static int loop(struct trainer *T, int show, int argc, char **argv)
 			        "--lr, or --clip)", loss, (long long)s->step + 1);
 			return 1;
 		}
-		if (o->clip > 0) {
-			if (T->k->grad)
-				T->k->grad(T);
-			sl_clip_grad_norm(P->grad, P->n, (float)o->clip);
+		if (o->clip > 0 && T->k->clip_update) {
+			T->k->clip_update(T, (float)o->clip);
+		} else {
+			if (o->clip > 0) {
+				if (T->k->grad)
+					T->k->grad(T);
+				sl_clip_grad_norm(P->grad, P->n, (float)o->clip);
+			}
+			T->k->update(T);
 		}
-		T->k->update(T);
 		s->ep_loss += (double)loss * b;
 		s->ep_rows += b;
 		s->step++;
