@@ -39,6 +39,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Loops built for AVX-512, AVX2 and plain SSE2, one picked at load time
+ * (as in layers.c). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 static const char *const layer_names[] = {
     [SL_LAYER_LINEAR] = "linear",   [SL_LAYER_RELU] = "relu",
     [SL_LAYER_GELU] = "gelu",       [SL_LAYER_TANH] = "tanh",
@@ -691,7 +700,7 @@ struct sl_net_run {
 	/* The first layer split by output columns (see sl_net_run_new). */
 	int split, pending; /* pending: its weight gradient is not computed yet */
 	float *z0, *dz0;    /* its output and that output's gradient (B, OC) */
-	float **xfull;      /* each worker's copy of the batch's inputs (B, D) */
+	float *xb;          /* the batch's inputs (B, D), gathered by all workers */
 };
 
 /* With several workers and a linear first layer (every MLP), training
@@ -727,9 +736,7 @@ struct sl_net_run *sl_net_run_new(struct sl_net *net, int nthreads, int maxbatch
 		size_t B = (size_t)r->cap * nthreads, OC = (size_t)net->L[0].out;
 		r->z0 = sl_xmalloc(B * OC * sizeof *r->z0);
 		r->dz0 = sl_xmalloc(B * OC * sizeof *r->dz0);
-		r->xfull = sl_xcalloc((size_t)nthreads, sizeof *r->xfull);
-		for (int w = 0; w < nthreads; w++)
-			r->xfull[w] = sl_xmalloc(B * (size_t)net->D * sizeof **r->xfull);
+		r->xb = sl_xmalloc(B * (size_t)net->D * sizeof *r->xb);
 	}
 	if (nthreads > 1)
 		sl_blas_threads(1);
@@ -744,9 +751,7 @@ void sl_net_run_free(struct sl_net_run *r)
 	for (int w = 0; w < r->nw; w++)
 		ws_free(&r->ws[w], r->net, w == 0);
 	if (r->split) {
-		for (int w = 0; w < r->nw; w++)
-			free(r->xfull[w]);
-		free(r->xfull);
+		free(r->xb);
 		free(r->z0);
 		free(r->dz0);
 	}
@@ -774,21 +779,34 @@ static const float *gather(struct sl_net_run *r, struct ws *w, size_t b0,
 	return w->x;
 }
 
-/* Split first layer, forward: the whole batch's inputs into this worker's
- * copy, then output columns [c0, c1): z0[:, c0:c1] = x . w[c0:c1]^T + b. */
+/* Split first layer: the batch's inputs into the shared buffer, each
+ * worker gathering its share of the rows.  (Each worker used to gather
+ * the whole batch into a copy of its own: a sixteenth of an MLP step in
+ * memmove.)  A job of its own, because every worker's GEMM reads them
+ * all. */
+static void first_gather_job(void *arg, int wi, int nw)
+{
+	struct sl_net_run *r = arg;
+	size_t b0, b1, D = (size_t)r->net->D;
+
+	sl_pool_share(wi, nw, (size_t)r->B, &b0, &b1);
+	for (size_t b = b0; b < b1; b++) {
+		int64_t row = r->rows ? r->rows[b] : (int64_t)b;
+		memcpy(r->xb + b * D, r->X + (size_t)row * D, D * sizeof *r->xb);
+	}
+}
+
+/* Split first layer, forward: output columns [c0, c1) for the whole
+ * batch, z0[:, c0:c1] = x . w[c0:c1]^T + b. */
 static void first_forward_job(void *arg, int wi, int nw)
 {
 	struct sl_net_run *r = arg;
 	const struct sl_net *net = r->net;
 	const struct sl_layer *l = &net->L[0];
 	size_t c0, c1, D = (size_t)net->D, OC = (size_t)l->out;
-	float *x = r->xfull[wi];
+	const float *x = r->xb;
 	const float *bias = PARAM(net, l->b);
 
-	for (int b = 0; b < r->B; b++) {
-		int64_t row = r->rows ? r->rows[b] : (int64_t)b;
-		memcpy(x + (size_t)b * D, r->X + (size_t)row * D, D * sizeof *x);
-	}
 	sl_pool_share(wi, nw, OC, &c0, &c1);
 	for (int b = 0; b < r->B; b++)
 		memcpy(r->z0 + (size_t)b * OC + c0, bias + c0, (c1 - c0) * sizeof *bias);
@@ -808,7 +826,7 @@ static void first_backward(struct sl_net_run *r, int wi, int nw)
 
 	sl_pool_share(wi, nw, OC, &c0, &c1);
 	sl_matmul_ld(net->P.grad + net->P.t[l->w].off + c0 * D, (int)D, r->dz0 + c0,
-	             (int)OC, r->xfull[wi], (int)D, SL_TRANS_T, SL_TRANS_N,
+	             (int)OC, r->xb, (int)D, SL_TRANS_T, SL_TRANS_N,
 	             (int)(c1 - c0), (int)D, r->B, 1.0f, 0.0f);
 	memset(db + c0, 0, (c1 - c0) * sizeof *db);
 	for (int b = 0; b < r->B; b++) {
@@ -936,8 +954,10 @@ float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
 	SL_ASSERT(B >= 1 && B <= r->cap * r->nw);
 	r->X = X, r->rows = rows, r->cls = cls, r->vals = vals;
 	r->B = B, r->seed = seed;
-	if (r->split)
+	if (r->split) {
+		sl_pool_run(r->pool, first_gather_job, r);
 		sl_pool_run(r->pool, first_forward_job, r);
+	}
 	sl_pool_run(r->pool, step_job, r);
 	r->unreduced = r->nw > 1;
 	r->pending = r->split;
@@ -957,8 +977,10 @@ float sl_net_run_step(struct sl_net_run *r, const float *X, const int64_t *rows,
  * subnormal (Fashion-MNIST's MLP after four epochs) the update ran 4.6
  * times slower.  The flush is what the FPU's flush-to-zero mode would do,
  * confined to the optimizer's arrays; the step a subnormal moment would
- * have taken (lr * 1e-38 / eps) moves no weight of ordinary size. */
-static void flush_subnormals(float *a, size_t n)
+ * have taken (lr * 1e-38 / eps) moves no weight of ordinary size.
+ * Integer work, built for AVX-512, AVX2 and SSE2 (the same bits). */
+VECTOR_CLONES
+static void flush_subnormals(float *restrict a, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint32_t bits;

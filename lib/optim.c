@@ -20,6 +20,14 @@
  * corrections are computed once per step in double.  Each element's update
  * depends on that element alone, so the loop has no reduction; gradient
  * clipping, which does, sums in double in index order.
+ *
+ * Speed.  Without an L1 penalty (whose sign(p) is a float comparison that
+ * GCC will not vectorise while FP traps are in force) each kind runs a
+ * loop of its own over restrict-qualified arrays, which GCC builds for
+ * AVX-512, AVX2 and plain SSE2 and picks one at load time, as layers.c
+ * does.  ISO C contracts no multiply-add and the vector sqrt and divide
+ * are IEEE's, so every build gives the same bits as the scalar loop.
+ * (Adam was a tenth of an MLP step on Fashion-MNIST in plain SSE.)
  */
 #include "sluice.h"
 
@@ -61,6 +69,71 @@ const char *sl_optim_name(enum sl_optim_kind kind)
 	return names[kind];
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* The loops without L1: g = grad + l2 * p, the rest as in update() below,
+ * term for term (dropping update()'s zero L1 term can change only the sign
+ * of a zero g). */
+VECTOR_CLONES
+static void sgd_vec(float *restrict p, const float *restrict grad, size_t n,
+                    float l2, float shrink, float lr)
+{
+	for (size_t i = 0; i < n; i++) {
+		float g = grad[i] + l2 * p[i];
+		p[i] = p[i] * shrink - lr * g;
+	}
+}
+
+VECTOR_CLONES
+static void momentum_vec(float *restrict p, float *restrict m,
+                         const float *restrict grad, size_t n, float l2,
+                         float shrink, float lr, float mu, int nesterov)
+{
+	if (nesterov)
+		for (size_t i = 0; i < n; i++) {
+			float g = grad[i] + l2 * p[i];
+			m[i] = mu * m[i] + g;
+			p[i] = p[i] * shrink - lr * (g + mu * m[i]);
+		}
+	else
+		for (size_t i = 0; i < n; i++) {
+			float g = grad[i] + l2 * p[i];
+			m[i] = mu * m[i] + g;
+			p[i] = p[i] * shrink - lr * m[i];
+		}
+}
+
+VECTOR_CLONES
+static void adam_vec(float *restrict p, float *restrict m, float *restrict v,
+                     const float *restrict grad, size_t n, float l2,
+                     float shrink, float lr, float b1, float b2, float c1,
+                     float c2, float eps)
+{
+	for (size_t i = 0; i < n; i++) {
+		float g = grad[i] + l2 * p[i];
+		m[i] = b1 * m[i] + (1.0f - b1) * g;
+		v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+		p[i] = p[i] * shrink - lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps);
+	}
+}
+
+VECTOR_CLONES
+static void rmsprop_vec(float *restrict p, float *restrict v,
+                        const float *restrict grad, size_t n, float l2,
+                        float shrink, float lr, float a, float eps)
+{
+	for (size_t i = 0; i < n; i++) {
+		float g = grad[i] + l2 * p[i];
+		v[i] = a * v[i] + (1.0f - a) * g * g;
+		p[i] = p[i] * shrink - lr * g / (sqrtf(v[i]) + eps);
+	}
+}
+
 /* One kind's update over n elements with the given penalties; the
  * decoupled decay multiplies p by shrink first, the penalties read p
  * before it (torch's order). */
@@ -70,6 +143,30 @@ static void update(const struct sl_optim *o, float *param, float *m, float *v,
 {
 	float lr = o->lr, mu = o->momentum, eps = o->eps;
 	float b1 = o->beta1, b2 = o->beta2, a = o->alpha, c1, c2;
+
+	if (l1 == 0.0f)
+		switch (o->kind) {
+		case SL_OPTIM_SGD:
+			sgd_vec(param, grad, n, l2, shrink, lr);
+			return;
+		case SL_OPTIM_MOMENTUM:
+		case SL_OPTIM_NESTEROV:
+			SL_ASSERT(m || !n);
+			momentum_vec(param, m, grad, n, l2, shrink, lr, mu,
+			             o->kind == SL_OPTIM_NESTEROV);
+			return;
+		case SL_OPTIM_ADAM:
+		case SL_OPTIM_ADAMW:
+			SL_ASSERT((m && v) || !n);
+			c1 = (float)(1.0 / (1.0 - pow(b1, (double)o->t)));
+			c2 = (float)(1.0 / (1.0 - pow(b2, (double)o->t)));
+			adam_vec(param, m, v, grad, n, l2, shrink, lr, b1, b2, c1, c2, eps);
+			return;
+		case SL_OPTIM_RMSPROP:
+			SL_ASSERT(v || !n);
+			rmsprop_vec(param, v, grad, n, l2, shrink, lr, a, eps);
+			return;
+		}
 
 #define GRAD(i)                                                                \
 	(grad[i] + l2 * param[i] +                                                 \
