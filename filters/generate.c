@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ struct opts {
 struct model {
 	struct sl_lm lm;
 	int ctx; /* tokens the model sees at most */
+	int32_t pad; /* the padding special, never drawn; or -1 */
 	const struct opts *o;
 };
 
@@ -78,6 +80,7 @@ struct worker {
 	struct sl_gpt_kv *kv;
 	struct sl_sampler *smp;
 	int32_t *win; /* (ctx) */
+	float *masked; /* (V) the logits with padding ruled out */
 };
 
 static void usage(int status);
@@ -148,9 +151,20 @@ static int generate(const struct model *m, struct worker *w, struct seq *s, uint
 	logits = sl_gpt_kv_feed(w->kv, win, (int)(s->n - start));
 	for (long long k = 0; k < o->max_tokens; k++) {
 		int ibad;
-		int32_t t = sl_sampler_draw(w->smp, logits, &rng, &ibad);
+		int32_t t;
 		const char *p;
 		size_t pn;
+
+		if (m->pad >= 0) {
+			/* Padding is never a training target, so its score means
+			 * nothing: a finite score far below any other rules it out
+			 * (the sampler refuses infinities). */
+			memcpy(w->masked, logits, (size_t)m->lm.gpt.cfg.V * sizeof *w->masked);
+			if (isfinite(w->masked[m->pad]))
+				w->masked[m->pad] = -1e30f;
+			logits = w->masked;
+		}
+		t = sl_sampler_draw(w->smp, logits, &rng, &ibad);
 		if (t < 0) {
 			snprintf(s->err, sizeof s->err, "the model's score for token %d is not finite "
 			         "(after %lld tokens)", ibad, k);
@@ -644,6 +658,10 @@ int main(int argc, char **argv)
 	}
 	sl_blas_threads(1);
 	m.ctx = m.lm.ctx < m.lm.gpt.cfg.maxT ? m.lm.ctx : m.lm.gpt.cfg.maxT;
+	{
+		uint32_t pad = sl_tok_special(m.lm.tok, "<|pad|>");
+		m.pad = pad < (uint32_t)m.lm.gpt.cfg.V && (int32_t)pad != m.lm.eot ? (int32_t)pad : -1;
+	}
 	SL_ASSERT(m.ctx >= 1);
 	nw = filter ? (int)o.threads : 1;
 	workers = sl_xcalloc((size_t)nw, sizeof *workers);
@@ -651,6 +669,7 @@ int main(int argc, char **argv)
 		workers[i].kv = sl_gpt_kv_new(&m.lm.gpt);
 		workers[i].smp = sl_sampler_new(m.lm.gpt.cfg.V, &o.s);
 		workers[i].win = sl_xmalloc((size_t)m.ctx * sizeof *workers[i].win);
+		workers[i].masked = sl_xmalloc((size_t)m.lm.gpt.cfg.V * sizeof *workers[i].masked);
 	}
 	if (filter) {
 		pool = sl_pool_new(nw);
@@ -665,6 +684,7 @@ int main(int argc, char **argv)
 		sl_gpt_kv_free(workers[i].kv);
 		sl_sampler_free(workers[i].smp);
 		free(workers[i].win);
+		free(workers[i].masked);
 	}
 	free(workers);
 	sl_lm_free(&m.lm);

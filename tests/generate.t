@@ -143,6 +143,19 @@ for alt in "--top-k 1 --seed 5" "--top-p 1e-9 --seed 6" "--temperature 0 --top-k
 	is_file "$alt is greedy too" "$T/alt" "$T/greedy"
 done
 
+# padding is never a training target: it is never drawn, while the other
+# special (end-of-text) is, from the same barely trained model
+sluice-tokenize --apply "$T/vc.sl" -o "$T/cids.sl" "$T/corpus.sl" 2>/dev/null
+sluice-train --model gpt --vocab "$T/vc.sl" --layers 1 --heads 1 --embd 8 --context 8 \
+	--steps 3 --batch 2 --threads 1 -o "$T/barely.sl" "$T/cids.sl" 2>/dev/null
+sluice-generate --prompt abc --temperature 3 --max-tokens 3000 --seed 11 "$T/barely.sl" >"$T/flat"
+is "no padding in 3000 flattened draws" "$(grep -o '<|pad|>' "$T/flat" | wc -l)" 0
+if [ "$(grep -o '<|endoftext|>' "$T/flat" | wc -l)" -gt 0 ]; then
+	pass "end-of-text is drawn from the same model"
+else
+	fail "end-of-text is drawn from the same model"
+fi
+
 # a model trained on "abcdefgh" documents continues them, greedily, past
 # its window of 16 tokens
 $PY -c 'print("abcdefgh\n" * 200, end="")' | sluice-ingest --format lines |
