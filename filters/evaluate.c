@@ -257,16 +257,7 @@ static int lm_record(struct sl_lm *lm, struct lmtext *t, const struct sl_value *
 		return 0;
 	}
 	for (size_t k = 0; k < v->u.s.n / sl_elem_size(elem); k++) {
-		int64_t id;
-		if (elem == SL_ELEM_U16) {
-			uint16_t x;
-			memcpy(&x, v->u.s.p + 2 * k, 2);
-			id = x;
-		} else {
-			int32_t x;
-			memcpy(&x, v->u.s.p + 4 * k, 4);
-			id = x;
-		}
+		int64_t id = (int64_t)sl_vec_get(elem, v->u.s.p, k); /* u16 or i32: exact */
 		if (id < 0 || id >= (int64_t)V) {
 			snprintf(why, cap, "id %lld at %zu is not in the model's vocabulary (%u "
 			         "tokens)", (long long)id, k, V);

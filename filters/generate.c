@@ -537,30 +537,6 @@ static int filter_mode(struct model *m, struct worker *workers, struct sl_pool *
 	return rc;
 }
 
-/* The command line for the lineage, without --threads: the thread count
- * changes nothing in the output, so it leaves no mark there either. */
-static char **lineage_args(int argc, char **argv, int *n)
-{
-	char **a = sl_xcalloc((size_t)argc + 1, sizeof *a);
-	int opts = 1;
-
-	*n = 0;
-	for (int i = 0; i < argc; i++) {
-		size_t k = strcspn(argv[i], "=");
-		/* --threads, or an abbreviation getopt_long took for it */
-		if (i > 0 && opts && k >= 4 && strncmp(argv[i], "--threads", k) == 0 &&
-		    k <= strlen("--threads")) {
-			if (!argv[i][k])
-				i++;
-			continue;
-		}
-		if (strcmp(argv[i], "--") == 0)
-			opts = 0;
-		a[(*n)++] = argv[i];
-	}
-	return a;
-}
-
 int main(int argc, char **argv)
 {
 	enum {
@@ -673,7 +649,7 @@ int main(int argc, char **argv)
 	}
 	if (filter) {
 		pool = sl_pool_new(nw);
-		largv = lineage_args(argc, argv, &largc);
+		largv = sl_args_without(argc, argv, "--threads", 4, &largc);
 		rc = filter_mode(&m, workers, pool, largc, largv, nin, argv + optind + 1);
 		free(largv);
 		sl_pool_free(pool);

@@ -40,31 +40,6 @@ struct opts {
 
 static void usage(int status);
 
-/* The command line for the lineage, without --threads: the thread count
- * changes neither the vocabulary nor the encoding, so it leaves no mark in
- * the output either, which is byte-identical for any number of threads. */
-static char **lineage_args(int argc, char **argv, int *n)
-{
-	char **a = sl_xcalloc((size_t)argc + 1, sizeof *a);
-	int opts = 1;
-
-	*n = 0;
-	for (int i = 0; i < argc; i++) {
-		size_t k = strcspn(argv[i], "=");
-		/* --threads, or an abbreviation getopt_long took for it */
-		if (i > 0 && opts && k >= 3 && strncmp(argv[i], "--threads", k) == 0 &&
-		    k <= strlen("--threads")) {
-			if (!argv[i][k])
-				i++;
-			continue;
-		}
-		if (strcmp(argv[i], "--") == 0)
-			opts = 0;
-		a[(*n)++] = argv[i];
-	}
-	return a;
-}
-
 /* Splits "a,b" into a NULL-terminated array (owned by the caller). */
 static char **split_list(const char *s, uint32_t *n)
 {
@@ -697,7 +672,7 @@ int main(int argc, char **argv)
 	if (!o.out_field)
 		o.out_field = o.decode ? "text" : "ids";
 	nin = argc - optind;
-	largv = lineage_args(argc, argv, &largc);
+	largv = sl_args_without(argc, argv, "--threads", 3, &largc);
 	if (o.fit) {
 		t = learn(&o, nin, argv + optind, o.fit_only ? NULL : &kept);
 		if (!t)

@@ -625,16 +625,7 @@ static int load_tokens(struct trainer *T, struct tokens *d, char **files, int nf
 			if (d->docs++ && T->eot >= 0)
 				tokens_push(d, T->eot);
 			for (k = 0; k < v->u.s.n / sl_elem_size(elem); k++) {
-				int64_t id;
-				if (elem == SL_ELEM_U16) {
-					uint16_t x;
-					memcpy(&x, v->u.s.p + 2 * k, 2);
-					id = x;
-				} else {
-					int32_t x;
-					memcpy(&x, v->u.s.p + 4 * k, 4);
-					id = x;
-				}
+				int64_t id = (int64_t)sl_vec_get(elem, v->u.s.p, k); /* u16 or i32: exact */
 				if (id < 0 || id >= (int64_t)V) {
 					sl_warn("%s: record %llu: field \"%s\": id %lld at %zu is not in "
 					        "the vocabulary (%u tokens)", sl_reader_name(r),

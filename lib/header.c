@@ -82,6 +82,27 @@ void sl_header_lineage(struct sl_header *h, int argc, char **argv)
 	sl_val_push(&h->lineage, e);
 }
 
+char **sl_args_without(int argc, char **argv, const char *opt, size_t minlen, int *n)
+{
+	char **a = sl_xcalloc((size_t)argc + 1, sizeof *a);
+	size_t len = strlen(opt);
+	int opts = 1;
+
+	*n = 0;
+	for (int i = 0; i < argc; i++) {
+		size_t k = strcspn(argv[i], "=");
+		if (i > 0 && opts && k >= minlen && k <= len && strncmp(argv[i], opt, k) == 0) {
+			if (!argv[i][k])
+				i++; /* the value is the next argument */
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0)
+			opts = 0;
+		a[(*n)++] = argv[i];
+	}
+	return a;
+}
+
 int sl_header_same_fields(const struct sl_header *a, const struct sl_header *b)
 {
 	if (a->nfields != b->nfields)

@@ -202,6 +202,12 @@ int sl_header_add(struct sl_header *h, const char *name, struct sl_type t);
 int sl_header_find(const struct sl_header *h, const char *name);
 /* Appends {program: sl_progname, version, args: argv[1..argc-1]}. */
 void sl_header_lineage(struct sl_header *h, int argc, char **argv);
+/* The command line without the long option opt (e.g. "--threads") and its
+ * value, nor any abbreviation of it at least minlen characters long (the
+ * ones getopt_long takes for it), for a lineage that an option changing
+ * nothing in the output must not mark.  Options end at "--".  Returns an
+ * array of *n pointers into argv (free the array only). */
+char **sl_args_without(int argc, char **argv, const char *opt, size_t minlen, int *n);
 /* 1 if both declare the same field names and types in the same order. */
 int sl_header_same_fields(const struct sl_header *a, const struct sl_header *b);
 
