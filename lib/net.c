@@ -415,6 +415,12 @@ static void ws_init(struct ws *w, const struct sl_net *net, int cap, int first)
 	w->argmax = sl_xcalloc((size_t)net->n + 1, sizeof *w->argmax);
 	for (int i = 0; i < net->n; i++) {
 		const struct sl_layer *l = &net->L[i];
+		/* a conv block keeps only its pooled output (layer i + 2's) */
+		int inblock = net->L[i].block || (i >= 1 && net->L[i - 1].block);
+		if (inblock) {
+			w->a[i] = NULL;
+			continue;
+		}
 		w->a[i] = sl_xmalloc((size_t)cap * l->out * sizeof(float));
 		if ((size_t)l->out > widest)
 			widest = (size_t)l->out;
@@ -508,7 +514,7 @@ static const float *forward(const struct sl_net *net, struct ws *w,
 			break;
 		case SL_LAYER_CONV2D:
 			if (l->block) { /* with the ReLU and the pool after it */
-				sl_convblock_forward(w->a[i + 2], out, w->argmax[i + 2], w->cache[i], in,
+				sl_convblock_forward(w->a[i + 2], w->argmax[i + 2], w->scratch, in,
 				                     PARAM(net, l->w), PARAM(net, l->b), &l->conv, B);
 				i += 2;
 				out = w->a[i];
@@ -657,9 +663,9 @@ static void backward(const struct sl_net *net, struct ws *w, const float *x,
 		case SL_LAYER_CONV2D:
 			if (l->block)
 				sl_convblock_backward(need ? din : NULL, GRAD(net, w, l->w),
-				                      GRAD(net, w, l->b), d, PARAM(net, l->w), w->a[i],
-				                      w->argmax[i + 2], w->cache[i], w->scratch,
-				                      &l->conv, B);
+				                      GRAD(net, w, l->b), d, w->a[i + 2],
+				                      w->argmax[i + 2], in, PARAM(net, l->w),
+				                      w->scratch, &l->conv, B);
 			else
 				sl_conv2d_backward(need ? din : NULL, GRAD(net, w, l->w),
 				                   GRAD(net, w, l->b), d, PARAM(net, l->w), w->cache[i],

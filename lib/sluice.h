@@ -1272,19 +1272,19 @@ void sl_loaded_free(struct sl_loaded *L);
  *
  * conv2d -> ReLU -> 2x2 max-pool (stride 2) over NCHW images as one pair
  * (lib/convblock.c), bit-identical to the three core layers in a row but
- * arranged for speed.  in (B,IC,H,W) -> out (B,OC,OH/2,OW/2); caches:
- * conv (B,OC,OH,OW), the ReLU'd convolution; argmax (B,OC,OH/2,OW/2);
- * col, sl_conv2d_col_size(c, B) floats.  OH, OW >= 2.
+ * arranged for speed.  in (B,IC,H,W) -> out (B,OC,OH/2,OW/2); argmax
+ * (B,OC,OH/2,OW/2) is kept for the backward, which reads in and out again
+ * (nothing else of the batch is kept).  scratch holds
+ * sl_convblock_scratch_size(c) floats, one image's worth.  OH, OW >= 2.
  */
-void sl_convblock_forward(float *out, float *conv, int32_t *argmax, float *col,
-                          const float *in, const float *w, const float *bias,
-                          const struct sl_conv2d *c, int B);
-/* din (B,IC,H,W) += ...; dw += ...; dbias += ...; din, dbias may be NULL.
- * scratch holds sl_convblock_scratch_size(c) floats. */
+void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const float *in,
+                          const float *w, const float *bias, const struct sl_conv2d *c,
+                          int B);
+/* din (B,IC,H,W) += ...; dw += ...; dbias += ...; din, dbias may be NULL. */
 void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dout,
-                           const float *w, const float *conv, const int32_t *argmax,
-                           const float *col, float *scratch,
-                           const struct sl_conv2d *c, int B);
+                           const float *out, const int32_t *argmax, const float *in,
+                           const float *w, float *scratch, const struct sl_conv2d *c,
+                           int B);
 size_t sl_convblock_scratch_size(const struct sl_conv2d *c);
 
 /* ================================================================== lm
