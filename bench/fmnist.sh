@@ -20,6 +20,10 @@
 #
 #   bench/fmnist.sh                 MLP, REPS=2
 #   CNN=1 SKLEARN=1 bench/fmnist.sh everything (about 15 minutes)
+#   CORETYPE=native ...             every run with the OpenBLAS kernels
+#     OpenBLAS picks for this CPU (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+#     unset for this script; see bench/gpt.sh on why our machines set them)
+#   CORETYPE=NAME ...               every run with OpenBLAS's kernels NAME
 #
 # Needs python3-torch (apt-get install python3-torch), python3-sklearn for
 # SKLEARN=1, dataset-fashion-mnist, and a build (make).
@@ -33,6 +37,11 @@ REPS=${REPS:-2}
 CNN=${CNN:-0}
 SKLEARN=${SKLEARN:-0}
 PY=/usr/bin/python3
+case "${CORETYPE:-}" in
+"") ;;
+native) unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE ;;
+*) export OPENBLAS_CORETYPE="$CORETYPE" ;;
+esac
 
 mkdir -p "$OUT"
 [ -f "$OUT/train.sl" ] || "$BIN/sluice-ingest" --format idx --labels "$DATA/train-labels-idx1-ubyte.gz" \
@@ -41,6 +50,10 @@ mkdir -p "$OUT"
 	-o "$OUT/test.sl" "$DATA/t10k-images-idx3-ubyte.gz"
 : > "$OUT/runs.txt"
 uptime > "$OUT/load.txt"
+printf '#include <stdio.h>\nchar *openblas_get_corename(void);\nint main(void) { puts(openblas_get_corename()); return 0; }\n' \
+	> "$OUT/corename.c"
+cc -o "$OUT/corename" "$OUT/corename.c" -lopenblas
+echo "OpenBLAS kernels: $("$OUT/corename")" >> "$OUT/load.txt"
 
 # sluice NAME THREADS REP ARGS...: trains, evaluates on the test set, and
 # appends "NAME epoch-seconds... acc=ACC" to runs.txt
@@ -120,6 +133,8 @@ for k, v in runs.items():
           "%.2fx" % (med[k] / r1) if r1 and k.startswith("sluice") else "",
           "%.2fx" % (med[k] / r2) if r2 and k.startswith("sluice") else ""))
 print()
-for line, when in zip(open(sys.argv[2]), ("start", "end")):
+lines = open(sys.argv[2]).read().splitlines()
+print(lines[1])
+for line, when in zip((lines[0], lines[-1]), ("start", "end")):
     print("load at the %s: %s" % (when, line.strip().split("load average: ")[-1]))
 PYEOF
