@@ -16,7 +16,9 @@
  *
  * Activations for one (B,T) live in struct sl_gpt_acts; the forward fills
  * them, the backward reads them and accumulates parameter gradients into a
- * block laid out like the parameters.  Several workers can each run their
+ * block laid out like the parameters.  A training forward (train set, the
+ * one a backward needs) keeps GELU's derivative in fch in place of GELU's
+ * input, which nothing else reads.  Several workers can each run their
  * own slice of a batch with their own acts and gradient block.
  */
 #include "sluice.h"
@@ -138,7 +140,6 @@ struct sl_gpt_acts *sl_gpt_acts_new(const struct sl_gpt *g, int B, int T)
 	ALLOC(dx, BT * C);
 	ALLOC(dx2, BT * C);
 	ALLOC(dqkv, BT * 3 * C);
-	ALLOC(dfch, BT * 4 * C);
 	ALLOC(dfchg, BT * 4 * C);
 	ALLOC(dlogits, BT * V);
 	ALLOC(datt, (size_t)T * T);
@@ -153,7 +154,7 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a)
 	float *f[] = {a->enc, a->encmask, a->ln1, a->ln1m, a->ln1r, a->qkv, a->atty,
 	              a->att, a->proj, a->projmask, a->res2, a->ln2, a->ln2m, a->ln2r,
 	              a->fch, a->fchg, a->fc2, a->fc2mask, a->res3, a->lnf, a->lnfm,
-	              a->lnfr, a->logits, a->probs, a->dres, a->dx, a->dx2, a->dqkv, a->dfch,
+	              a->lnfr, a->logits, a->probs, a->dres, a->dx, a->dx2, a->dqkv,
 	              a->dfchg, a->dlogits, a->datt};
 	for (size_t i = 0; i < sizeof f / sizeof *f; i++)
 		free(f[i]);
@@ -217,7 +218,10 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 		                     sl_params_data(P, pidx(l, LN2B)), BT, C);
 		sl_linear_forward(fch, ln2, sl_params_data(P, pidx(l, FCW)),
 		                  sl_params_data(P, pidx(l, FCB)), BT, C, 4 * C);
-		sl_gelu_forward(fchg, fch, btc * 4);
+		if (train) /* fch becomes GELU'(fch), all the backward needs of it */
+			sl_gelu_forward_grad(fchg, fch, fch, btc * 4);
+		else
+			sl_gelu_forward(fchg, fch, btc * 4);
 		sl_linear_forward(fc2, fchg, sl_params_data(P, pidx(l, FC2W)),
 		                  sl_params_data(P, pidx(l, FC2B)), BT, 4 * C, C);
 		if (p > 0)
@@ -279,9 +283,11 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 		}
 		linear_backward_set(a->dfchg, G(pidx(l, FC2W)), G(pidx(l, FC2B)), dfc2, fchg,
 		                   W(pidx(l, FC2W)), BT, 4 * C, C);
-		memset(a->dfch, 0, btc * 4 * sizeof *a->dfch);
-		sl_gelu_backward(a->dfch, a->dfchg, fch, btc * 4);
-		linear_backward_set(a->dx, G(pidx(l, FCW)), G(pidx(l, FCB)), a->dfch, ln2,
+		/* fchg = gelu(fch): dfch = dfchg GELU'(fch), which the training
+		 * forward left in fch; in place, dfchg is not needed again */
+		for (size_t i = 0; i < btc * 4; i++)
+			a->dfchg[i] *= fch[i];
+		linear_backward_set(a->dx, G(pidx(l, FCW)), G(pidx(l, FCB)), a->dfchg, ln2,
 		                   W(pidx(l, FCW)), BT, C, 4 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN2W)), G(pidx(l, LN2B)), a->dx, res2,
 		                      W(pidx(l, LN2W)), a->ln2m + (size_t)l * BT,

@@ -15,6 +15,7 @@
  * named in each comment).
  */
 #include "sluice.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -78,52 +79,26 @@ void sl_relu_backward(float *din, const float *dout, const float *in, size_t n)
  *     Phi(x) = erfc(z) / 2 for x < 0,  1 - erfc(z) / 2 otherwise
  *
  * so the tail x < 0, where GELU is tiny, keeps its relative accuracy,
- * and exp is our own (Cody-Waite reduction and a degree-6 polynomial,
- * 2^n by the exponent bits; relative error under 1e-7).  There is no
- * branch and no float comparison (which GCC will not turn into a vector
- * select while FP traps are in force), so the loops vectorise; GCC builds them for AVX-512, AVX2 and
- * plain SSE2 and picks one at load time.  Element-wise IEEE arithmetic in
- * the same order (ISO C contracts no multiply-add), so each build gives
- * the same bits.  Inputs beyond |x| = 13 are taken as 13 (where Phi is 1
- * or below 1e-38); a NaN stays NaN in both directions.  Against erf in double, GELU is within 4e-7 absolute for
- * |x| <= 12 and its derivative within 3e-7. */
+ * and exp is vm_exp (lib/vmath.h; relative error under 1e-7).  There is
+ * no branch and no float comparison, so the loops vectorise; each is
+ * built for AVX-512, AVX2 with FMA and plain SSE2 (VM_KERNEL), the
+ * polynomials in fused multiply-adds where the CPU has them.  Inputs
+ * beyond |x| = 13 are taken as 13 (where Phi is 1 or below 1e-38); a NaN
+ * stays NaN in both directions.  Against erf in double, GELU is within
+ * 4e-7 absolute for |x| <= 14 and its derivative within 3e-7, fused or
+ * not (tests/unit/gpt.c checks the build the CPU picks; a sanitizer
+ * build runs the plain one).
+ *
+ * A GPT's training forward calls sl_gelu_forward_grad, which also writes
+ * the derivative (one more exp per element), so its backward is a
+ * product: cheaper than sl_gelu_backward, which computes it again. */
 #define INV_SQRT2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
-
-/* e^x for -87 <= x <= 88 (callers keep to that; no comparisons here, see
- * above). */
-static inline float exp_approx(float x)
-{
-	float n, r, p, s;
-	int32_t e;
-
-	/* n = round(x / ln 2) by the 1.5 * 2^23 trick */
-	n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-	r = x - n * 0.693359375f;
-	r = r - n * -2.12194440e-4f;
-	p = 1.9875691500e-4f;
-	p = p * r + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
-	p = p * r * r + r + 1.0f;
-	e = ((int32_t)n + 127) << 23;
-	memcpy(&s, &e, sizeof s);
-	return p * s;
-}
 
 /* x with its magnitude clamped to 13 (Phi(-13) is 6e-39), by integer
  * compares on the bits: the order of non-negative floats is that of their
  * bits, and a NaN becomes 13 (the caller's product with x keeps it NaN). */
-static inline float clamp13(float x)
+VM_INLINE float clamp13(float x)
 {
 	uint32_t b, a;
 
@@ -136,7 +111,7 @@ static inline float clamp13(float x)
 }
 
 /* r, or x when x is a NaN (integer selects, as above). */
-static inline float keep_nan(float r, float x)
+VM_INLINE float keep_nan(float r, float x)
 {
 	uint32_t rb, xb, m;
 
@@ -149,43 +124,83 @@ static inline float keep_nan(float r, float x)
 }
 
 /* Phi(x), the standard normal CDF, for |x| <= 13. */
-static inline float normal_cdf(float x)
+VM_INLINE float normal_cdf(float x, int fused)
 {
-	float z = fabsf(x) * INV_SQRT2, t = 1.0f / (1.0f + 0.5f * z), p, h, neg;
+	float z = fabsf(x) * INV_SQRT2, t = 1.0f / vm_madd(0.5f, z, 1.0f, fused), p, h,
+	      neg;
 	uint32_t b;
 
 	memcpy(&b, &x, sizeof b);
 	neg = (float)(b >> 31); /* 1 or 0: the select below is exact */
-	p = t * 0.17087277f - 0.82215223f;
-	p = t * p + 1.48851587f;
-	p = t * p - 1.13520398f;
-	p = t * p + 0.27886807f;
-	p = t * p - 0.18628806f;
-	p = t * p + 0.09678418f;
-	p = t * p + 0.37409196f;
-	p = t * p + 1.00002368f;
-	p = t * p - 1.26551223f;
-	h = 0.5f * t * exp_approx(p - z * z); /* erfc(z) / 2 */
+	p = vm_madd(t, 0.17087277f, -0.82215223f, fused);
+	p = vm_madd(t, p, 1.48851587f, fused);
+	p = vm_madd(t, p, -1.13520398f, fused);
+	p = vm_madd(t, p, 0.27886807f, fused);
+	p = vm_madd(t, p, -0.18628806f, fused);
+	p = vm_madd(t, p, 0.09678418f, fused);
+	p = vm_madd(t, p, 0.37409196f, fused);
+	p = vm_madd(t, p, 1.00002368f, fused);
+	p = vm_madd(t, p, -1.26551223f, fused);
+	h = 0.5f * t * vm_exp(vm_madd(-z, z, p, fused), fused); /* erfc(z) / 2 */
 	return neg * h + (1.0f - neg) * (1.0f - h);
 }
 
-// in (n) -> out (n)
-VECTOR_CLONES
-void sl_gelu_forward(float *out, const float *in, size_t n)
+/* GELU'(x) = Phi(x) + x phi(x) for x = clamp13(in), given Phi(x); NaN
+ * for a NaN in. */
+VM_INLINE float gelu_slope(float x, float cdf, float in, int fused)
 {
-	for (size_t i = 0; i < n; i++)
-		out[i] = in[i] * normal_cdf(clamp13(in[i]));
+	float pdf = INV_SQRT_2PI * vm_exp(-0.5f * x * x, fused);
+
+	return keep_nan(vm_madd(x, pdf, cdf, fused), in);
 }
 
-VECTOR_CLONES
-void sl_gelu_backward(float *din, const float *dout,
-                      const float *in, size_t n)
+VM_INLINE void gelu_fwd_body(int fused, float *out, const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = in[i] * normal_cdf(clamp13(in[i]), fused);
+}
+
+/* dgelu may be in (the derivative then replaces the input). */
+VM_INLINE void gelu_fwd_grad_body(int fused, float *out, float *dgelu,
+                                  const float *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float v = in[i], x = clamp13(v), cdf = normal_cdf(x, fused);
+		out[i] = v * cdf;
+		dgelu[i] = gelu_slope(x, cdf, v, fused);
+	}
+}
+
+VM_INLINE void gelu_bwd_body(int fused, float *din, const float *dout,
+                             const float *in, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		float x = clamp13(in[i]);
-		float pdf = INV_SQRT_2PI * exp_approx(-0.5f * x * x);
-		din[i] += dout[i] * keep_nan(normal_cdf(x) + x * pdf, in[i]);
+		din[i] += dout[i] * gelu_slope(x, normal_cdf(x, fused), in[i], fused);
 	}
+}
+
+VM_KERNEL(gelu_fwd, (float *out, const float *in, size_t n), out, in, n)
+VM_KERNEL(gelu_fwd_grad, (float *out, float *dgelu, const float *in, size_t n), out,
+          dgelu, in, n)
+VM_KERNEL(gelu_bwd, (float *din, const float *dout, const float *in, size_t n), din,
+          dout, in, n)
+
+// in (n) -> out (n)
+void sl_gelu_forward(float *out, const float *in, size_t n)
+{
+	gelu_fwd(out, in, n);
+}
+
+// in (n) -> out (n), dgelu (n) = GELU'(in); dgelu may be in
+void sl_gelu_forward_grad(float *out, float *dgelu, const float *in, size_t n)
+{
+	gelu_fwd_grad(out, dgelu, in, n);
+}
+
+void sl_gelu_backward(float *din, const float *dout, const float *in, size_t n)
+{
+	gelu_bwd(din, dout, in, n);
 }
 
 // in (n) -> out (n); the backward reads out
@@ -258,22 +273,18 @@ void sl_dropout_backward(float *din, const float *dout, const float *mask,
 
 #define LN_EPS 1e-5f
 
-/* The row sums of layer norm run in 16 interleaved lanes (element i into
- * lane i % 16), added pairwise at the end: a fixed order, so still the
- * same bits every run, and one the compiler vectorises (a single running
- * sum it may not reorder). */
-#define LANES 16
+/* The row sums of layer norm run in VM_LANES interleaved lanes, added
+ * pairwise at the end (vm_lanes_total, lib/vmath.h): a fixed order, so
+ * the same bits every run, and one the compiler vectorises.  The loops are
+ * built for AVX-512, AVX2 and plain SSE2 (no multiply-adds here, so all
+ * three give the same bits), one picked at load time. */
 
-static inline float lanes_total(const float *acc)
-{
-	float s[LANES / 2];
-
-	for (int k = 0; k < LANES / 2; k++)
-		s[k] = acc[k] + acc[k + LANES / 2];
-	for (int k = 0; k < LANES / 4; k++)
-		s[k] += s[k + LANES / 4];
-	return (s[0] + s[2]) + (s[1] + s[3]);
-}
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
 
 // in (B,C), weight (C), bias (C) -> out (B,C); caches mean (B), rstd (B)
 VECTOR_CLONES
@@ -284,22 +295,22 @@ void sl_layernorm_forward(float *out, float *mean, float *rstd,
 	for (int b = 0; b < B; b++) {
 		const float *x = in + (size_t)b * C;
 		float *y = out + (size_t)b * C;
-		float acc[LANES] = {0}, m, v, s;
+		float acc[VM_LANES] = {0}, m, v, s;
 		int i;
 
-		for (i = 0; i + LANES <= C; i += LANES)
-			for (int k = 0; k < LANES; k++)
+		for (i = 0; i + VM_LANES <= C; i += VM_LANES)
+			for (int k = 0; k < VM_LANES; k++)
 				acc[k] += x[i + k];
 		for (; i < C; i++)
-			acc[i % LANES] += x[i];
-		m = lanes_total(acc) / C;
+			acc[i % VM_LANES] += x[i];
+		m = vm_lanes_total(acc) / C;
 		memset(acc, 0, sizeof acc);
-		for (i = 0; i + LANES <= C; i += LANES)
-			for (int k = 0; k < LANES; k++)
+		for (i = 0; i + VM_LANES <= C; i += VM_LANES)
+			for (int k = 0; k < VM_LANES; k++)
 				acc[k] += (x[i + k] - m) * (x[i + k] - m);
 		for (; i < C; i++)
-			acc[i % LANES] += (x[i] - m) * (x[i] - m);
-		v = lanes_total(acc) / C;
+			acc[i % VM_LANES] += (x[i] - m) * (x[i] - m);
+		v = vm_lanes_total(acc) / C;
 		s = 1.0f / sqrtf(v + LN_EPS);
 		for (i = 0; i < C; i++)
 			y[i] = (x[i] - m) * s * weight[i] + bias[i];
@@ -320,22 +331,22 @@ void sl_layernorm_backward(float *din, float *dweight, float *dbias,
 	for (int b = 0; b < B; b++) {
 		const float *x = in + (size_t)b * C, *dy = dout + (size_t)b * C;
 		float m = mean[b], s = rstd[b], gmean, gxmean;
-		float ag[LANES] = {0}, agx[LANES] = {0};
+		float ag[VM_LANES] = {0}, agx[VM_LANES] = {0};
 		int i;
 
-		for (i = 0; i + LANES <= C; i += LANES)
-			for (int k = 0; k < LANES; k++) {
+		for (i = 0; i + VM_LANES <= C; i += VM_LANES)
+			for (int k = 0; k < VM_LANES; k++) {
 				float g = weight[i + k] * dy[i + k];
 				ag[k] += g;
 				agx[k] += g * ((x[i + k] - m) * s);
 			}
 		for (; i < C; i++) {
 			float g = weight[i] * dy[i];
-			ag[i % LANES] += g;
-			agx[i % LANES] += g * ((x[i] - m) * s);
+			ag[i % VM_LANES] += g;
+			agx[i % VM_LANES] += g * ((x[i] - m) * s);
 		}
-		gmean = lanes_total(ag) / C;
-		gxmean = lanes_total(agx) / C;
+		gmean = vm_lanes_total(ag) / C;
+		gxmean = vm_lanes_total(agx) / C;
 		for (i = 0; i < C; i++) {
 			float xhat = (x[i] - m) * s;
 			dbias[i] += dy[i];

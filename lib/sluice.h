@@ -528,6 +528,9 @@ void sl_linear_backward(float *din, float *dw, float *dbias, const float *dout,
 void sl_relu_forward(float *out, const float *in, size_t n);
 void sl_relu_backward(float *din, const float *dout, const float *in, size_t n);
 void sl_gelu_forward(float *out, const float *in, size_t n);
+/* GELU, and its derivative into dgelu (which may be in), so a backward
+ * can be dout * dgelu. */
+void sl_gelu_forward_grad(float *out, float *dgelu, const float *in, size_t n);
 void sl_gelu_backward(float *din, const float *dout, const float *in, size_t n);
 void sl_tanh_forward(float *out, const float *in, size_t n);
 void sl_tanh_backward(float *din, const float *dout, const float *out, size_t n);
@@ -835,7 +838,7 @@ struct sl_gpt_acts {
 	float *enc, *encmask, *ln1, *ln1m, *ln1r, *qkv, *atty, *att, *proj, *projmask,
 	    *res2, *ln2, *ln2m, *ln2r, *fch, *fchg, *fc2, *fc2mask, *res3, *lnf, *lnfm,
 	    *lnfr, *logits, *probs;
-	float *dres, *dx, *dx2, *dqkv, *dfch, *dfchg, *dlogits, *datt; /* scratch */
+	float *dres, *dx, *dx2, *dqkv, *dfchg, *dlogits, *datt; /* scratch */
 };
 
 /* Lays out and allocates the parameters (zeroed). */
@@ -859,7 +862,7 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
                           const int32_t *ids, const int32_t *targets, uint64_t seed,
                           int train, int first);
 /* Accumulates d(dloss * loss)/d(params) into grad (laid out like g->P).
- * Call after sl_gpt_forward with targets. */
+ * Call after sl_gpt_forward with targets and train set. */
 void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
                      const int32_t *ids, const int32_t *targets, float dloss);
 /* Floating-point operations of one training step over B*T tokens. */

@@ -212,6 +212,27 @@ static void test_gelu(void)
 	ok(spy[0] == INFINITY && isnan(spy[2]) && spy[3] <= 0 && spy[3] > -1e-5 &&
 	   spd[0] == 1 && isnan(spd[2]) && fabs(spd[3]) < 1e-5,
 	   "GELU of inf is inf, of NaN NaN, of -1e30 ~0 (%g); slopes 1, NaN, ~0", spy[3]);
+	/* the training forward: the same GELU bits, and the slope the backward
+	 * computes (d = 0 + 1 * slope), also in place over its input */
+	{
+		float *y2 = malloc(n * sizeof *y2), *g2 = malloc(n * sizeof *g2);
+		float spy2[4], spg[4];
+		int same = 1, inplace = 1;
+		sl_gelu_forward_grad(y2, g2, x, n);
+		for (size_t i = 0; i < n; i++)
+			same &= !memcmp(&y2[i], &y[i], sizeof *y) && !memcmp(&g2[i], &d[i], sizeof *d);
+		memcpy(g2, x, n * sizeof *x);
+		sl_gelu_forward_grad(y2, g2, g2, n);
+		for (size_t i = 0; i < n; i++)
+			inplace &= !memcmp(&y2[i], &y[i], sizeof *y) && !memcmp(&g2[i], &d[i], sizeof *d);
+		ok(same && inplace, "GELU forward with its slope: the bits of forward and backward%s",
+		   inplace ? ", in place too" : " (not in place)");
+		sl_gelu_forward_grad(spy2, spg, sp, 4);
+		ok(!memcmp(spy2, spy, sizeof spy) && spg[0] == 1 && isnan(spg[2]) &&
+		   spg[3] == spd[3], "GELU forward with its slope: inf, NaN, -1e30 as above");
+		free(y2);
+		free(g2);
+	}
 	free(x);
 	free(y);
 	free(d);

@@ -1,0 +1,145 @@
+/*
+ * vmath.h - inline math for the tensor core's element-wise loops (GELU,
+ * the attention softmax): e^x without libm, a fixed-order float sum, an
+ * order-preserving integer key for float maxima, and VM_KERNEL, which
+ * builds a loop for AVX-512, for AVX2 with FMA and plain, and picks one
+ * per call by what the CPU has.  Internal to lib/; not installed.
+ *
+ * Why not libm and target_clones alone: expf and erff are calls that no
+ * compiler vectorises, and a polynomial wants fused multiply-adds (half
+ * the instructions, one rounding each), which ISO C only gives through
+ * fmaf().  fmaf() is one instruction where the target has FMA and a slow
+ * library call where it has not, so the bodies here take an int fused
+ * (a constant at each expansion): VM_KERNEL expands a body with fused = 1
+ * for the AVX-512 and AVX2+FMA builds and with fused = 0 (plain multiply
+ * and add) for the rest.  Both fused builds give the same bits; the plain
+ * one may differ in the last place, as OpenBLAS's kernels differ by CPU.
+ * No float comparison decides anything inside the bodies unless noted:
+ * selects on float compares keep GCC from vectorising while FP traps are
+ * in force, so clamps and selects work on the bits.
+ */
+#ifndef SL_VMATH_H
+#define SL_VMATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#define VM_INLINE static inline __attribute__((always_inline))
+#else
+#define VM_INLINE static inline
+#endif
+
+/* a * b + c: one rounding (an FMA instruction) when fused, else two. */
+VM_INLINE float vm_madd(float a, float b, float c, int fused)
+{
+	return fused ? fmaf(a, b, c) : a * b + c;
+}
+
+/* e^x, relative error under 1e-7 for -87 <= x <= 88 (callers keep to
+ * that); a NaN gives a NaN.  Cody-Waite reduction x = n ln2 + r, a degree-6
+ * polynomial for e^r (Cephes' expf coefficients), and 2^n made from the
+ * exponent bits.  n = round(x / ln 2) comes from adding 1.5 * 2^23, whose
+ * low mantissa bits are then n itself; all integer work is unsigned, so
+ * no input, NaN included, is undefined behaviour. */
+VM_INLINE float vm_exp(float x, int fused)
+{
+	float k, n, r, p, s;
+	uint32_t kb, e;
+
+	k = vm_madd(x, 1.44269504088896341f, 12582912.0f, fused);
+	n = k - 12582912.0f;
+	r = vm_madd(n, -0.693359375f, x, fused);
+	r = vm_madd(n, 2.12194440e-4f, r, fused);
+	p = 1.9875691500e-4f;
+	p = vm_madd(p, r, 1.3981999507e-3f, fused);
+	p = vm_madd(p, r, 8.3334519073e-3f, fused);
+	p = vm_madd(p, r, 4.1665795894e-2f, fused);
+	p = vm_madd(p, r, 1.6666665459e-1f, fused);
+	p = vm_madd(p, r, 5.0000001201e-1f, fused);
+	p = vm_madd(p * r, r, r, fused) + 1.0f;
+	memcpy(&kb, &k, sizeof kb);
+	e = (kb + 127u) << 23; /* 1.5 * 2^23's own bits shift out */
+	memcpy(&s, &e, sizeof s);
+	return p * s;
+}
+
+/* A float's bits as an unsigned key with the float order (negatives
+ * flipped, positives above them): an integer max, which vectorises, finds
+ * the float max exactly.  A NaN with the sign clear is above +inf. */
+VM_INLINE uint32_t vm_key(float x)
+{
+	uint32_t b;
+
+	memcpy(&b, &x, sizeof b);
+	return b ^ ((0u - (b >> 31)) | 0x80000000u);
+}
+
+VM_INLINE float vm_unkey(uint32_t k)
+{
+	float x;
+
+	k ^= ((k >> 31) - 1u) | 0x80000000u;
+	memcpy(&x, &k, sizeof x);
+	return x;
+}
+
+/* Sums run in VM_LANES interleaved lanes (element i into lane i % 16),
+ * added pairwise at the end: a fixed order, so the same bits every run,
+ * and one the compiler vectorises (a single running sum it may not
+ * reorder). */
+#define VM_LANES 16
+
+VM_INLINE float vm_lanes_total(const float *acc)
+{
+	float s[VM_LANES / 2];
+
+	for (int k = 0; k < VM_LANES / 2; k++)
+		s[k] = acc[k] + acc[k + VM_LANES / 2];
+	for (int k = 0; k < VM_LANES / 4; k++)
+		s[k] += s[k + VM_LANES / 4];
+	return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+/* VM_KERNEL(name, (params), args...) defines static void name(params)
+ * from an always-inline body name_body(int fused, args...): it runs the
+ * body built for AVX-512 or for AVX2 with FMA when the CPU has them (GCC
+ * on x86-64), else the plain build; elsewhere the one build, fused where
+ * fmaf is an instruction (__FP_FAST_FMAF).  Sanitizer builds take the
+ * plain path only. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define VM_KERNEL(name, params, ...)                                            \
+	__attribute__((target("avx512f"))) static void name##_avx512 params     \
+	{                                                                       \
+		name##_body(1, __VA_ARGS__);                                    \
+	}                                                                       \
+	__attribute__((target("arch=x86-64-v3"))) static void name##_fma params \
+	{                                                                       \
+		name##_body(1, __VA_ARGS__);                                    \
+	}                                                                       \
+	static void name params                                                 \
+	{                                                                       \
+		if (__builtin_cpu_supports("avx512f"))                          \
+			name##_avx512(__VA_ARGS__);                             \
+		else if (__builtin_cpu_supports("avx2") &&                      \
+		         __builtin_cpu_supports("fma"))                         \
+			name##_fma(__VA_ARGS__);                                \
+		else                                                            \
+			name##_body(0, __VA_ARGS__);                            \
+	}
+#else
+#ifdef __FP_FAST_FMAF
+#define VM_FUSED 1
+#else
+#define VM_FUSED 0
+#endif
+#define VM_KERNEL(name, params, ...) \
+	static void name params      \
+	{                            \
+		name##_body(VM_FUSED, __VA_ARGS__); \
+	}
+#endif
+
+#endif
