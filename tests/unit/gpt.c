@@ -43,57 +43,98 @@ static void naive_attention(double *out, const float *qkv, int B, int T, int C, 
 			}
 }
 
-static void test_attention(void)
+/* Attention against the plain loop, forward and (unless big) backward
+ * against finite differences, for B sequences of T tokens; queries scaled
+ * by qamp (30 puts most exponents of a row below -87). */
+static void test_attention(int B, int T, int C, int NH, float qamp, int grad)
 {
-	int B = 2, T = 7, C = 12, NH = 3;
-	size_t n = (size_t)B * T * 3 * C;
-	float *qkv = malloc(n * sizeof *qkv), *out = malloc((size_t)B * T * C * sizeof *out),
+	size_t n = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+	float *qkv = malloc(n * sizeof *qkv), *out = malloc(no * sizeof *out),
 	      *att = malloc((size_t)B * NH * T * T * sizeof *att),
-	      *dqkv = calloc(n, sizeof *dqkv), *dout = malloc((size_t)B * T * C * sizeof *dout),
-	      scratch[49];
-	double *want = malloc((size_t)B * T * C * sizeof *want), err = 0, gerr = 0, gmax = 0;
+	      *dqkv = malloc(n * sizeof *dqkv), *dout = malloc(no * sizeof *dout),
+	      *scratch = malloc((size_t)T * T * sizeof *scratch);
+	double *want = malloc(no * sizeof *want), err = 0, gerr = 0, gmax = 0, rowerr = 0;
 	struct sl_rng r;
 
 	sl_rng_seed(&r, 1);
 	for (size_t i = 0; i < n; i++)
-		qkv[i] = (float)sl_rng_normal(&r);
-	for (size_t i = 0; i < (size_t)B * T * C; i++)
+		qkv[i] = (float)sl_rng_normal(&r) * (i % (3 * (size_t)C) < (size_t)C ? qamp : 1);
+	for (size_t i = 0; i < no; i++)
 		dout[i] = (float)sl_rng_normal(&r);
 	sl_attention_forward(out, att, qkv, B, T, C, NH);
 	naive_attention(want, qkv, B, T, C, NH);
-	for (size_t i = 0; i < (size_t)B * T * C; i++)
-		if (fabs(out[i] - want[i]) > err)
+	for (size_t i = 0; i < no; i++)
+		if (!(fabs(out[i] - want[i]) <= err))
 			err = fabs(out[i] - want[i]);
-	ok(err < 1e-5, "attention forward equals the plain loop (max error %.2g)", err);
-	/* gradient of sum(out * dout) with respect to qkv, by central differences */
-	sl_attention_backward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
-	for (size_t i = 0; i < n; i++) {
-		double f[2];
-		float keep = qkv[i];
-		for (int s = 0; s < 2; s++) {
-			qkv[i] = keep + (s ? -1e-2f : 1e-2f);
-			naive_attention(want, qkv, B, T, C, NH);
-			f[s] = 0;
-			for (size_t k = 0; k < (size_t)B * T * C; k++)
-				f[s] += want[k] * dout[k];
+	for (size_t i = 0; i < (size_t)B * NH * T; i++) {
+		double sum = 0;
+		for (int j = 0; j < T; j++) {
+			sum += att[i * T + j];
+			if (j > (int)(i % T) && att[i * T + j] != 0)
+				sum = NAN;
 		}
-		qkv[i] = keep;
-		{
-			double num = (f[0] - f[1]) / 2e-2;
+		if (!(fabs(sum - 1) <= rowerr))
+			rowerr = fabs(sum - 1);
+	}
+	ok(err < 1e-5 && rowerr < 1e-6, "attention B=%d T=%d NH=%d, queries x%g: forward equals "
+	   "the plain loop (max error %.2g), rows sum to 1 (%.2g), zero above the diagonal", B, T,
+	   NH, qamp, err, rowerr);
+	if (grad) {
+		/* gradient of sum(out * dout) with respect to qkv, by central
+		 * differences; dqkv starts as 1: the backward adds to it */
+		for (size_t i = 0; i < n; i++)
+			dqkv[i] = 1;
+		sl_attention_backward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
+		for (size_t i = 0; i < n; i++) {
+			double f[2], num;
+			float keep = qkv[i];
+			for (int s = 0; s < 2; s++) {
+				qkv[i] = keep + (s ? -1e-2f : 1e-2f);
+				naive_attention(want, qkv, B, T, C, NH);
+				f[s] = 0;
+				for (size_t k = 0; k < no; k++)
+					f[s] += want[k] * dout[k];
+			}
+			qkv[i] = keep;
+			num = (f[0] - f[1]) / 2e-2;
 			if (fabs(num) > gmax)
 				gmax = fabs(num);
-			if (fabs(num - dqkv[i]) > gerr)
-				gerr = fabs(num - dqkv[i]);
+			if (!(fabs(num - (dqkv[i] - 1)) <= gerr))
+				gerr = fabs(num - (dqkv[i] - 1));
 		}
+		ok(gerr / gmax < 1e-3, "attention B=%d T=%d: backward (added to 1) matches "
+		   "finite differences (rel %.2g)", B, T, gerr / gmax);
 	}
-	ok(gerr / gmax < 1e-3, "attention backward matches finite differences (rel %.2g)",
-	   gerr / gmax);
 	free(qkv);
 	free(out);
 	free(att);
 	free(dqkv);
 	free(dout);
+	free(scratch);
 	free(want);
+}
+
+/* A NaN in one key: the rows that see it are NaN, the rows before it are
+ * untouched (the plain loop's values). */
+static void test_attention_nan(void)
+{
+	int T = 20, C = 4, at = 9;
+	float qkv[20 * 12], out[20 * 4], att[20 * 20];
+	double want[20 * 4];
+	int good = 1;
+	struct sl_rng r;
+
+	sl_rng_seed(&r, 2);
+	for (int i = 0; i < T * 3 * C; i++)
+		qkv[i] = (float)sl_rng_normal(&r);
+	naive_attention(want, qkv, 1, T, C, 1);
+	qkv[at * 3 * C + C] = NAN; /* key of token 9 */
+	sl_attention_forward(out, att, qkv, 1, T, C, 1);
+	for (int t = 0; t < T; t++)
+		for (int i = 0; i < C; i++)
+			good &= t < at ? fabs(out[t * C + i] - want[t * C + i]) < 1e-5
+			               : isnan(out[t * C + i]);
+	ok(good, "attention: a NaN key makes NaN the rows from its token on, and only them");
 }
 
 static void gradcheck(float dropout)
@@ -242,7 +283,11 @@ static void test_gelu(void)
 int main(void)
 {
 	sl_init("gpt-test");
-	test_attention();
+	test_attention(2, 7, 12, 3, 1, 1);
+	test_attention(2, 40, 8, 2, 1, 1);
+	test_attention(3, 1, 4, 2, 1, 1);
+	test_attention(1, 64, 8, 2, 30, 0);
+	test_attention_nan();
 	gradcheck(0);
 	gradcheck(0.2f);
 	test_learns();
