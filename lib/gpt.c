@@ -119,7 +119,7 @@ struct sl_gpt_acts *sl_gpt_acts_new(const struct sl_gpt *g, int B, int T)
 	ALLOC(qkv, L * BT * 3 * C);
 	ALLOC(atty, L * BT * C);
 	ALLOC(att, L * B * NH * T * T);
-	ALLOC(proj, L * BT * C);
+	ALLOC(proj, drop ? L * BT * C : 0); /* see residual_branch */
 	ALLOC(projmask, drop ? L * BT * C : 0);
 	ALLOC(res2, L * BT * C);
 	ALLOC(ln2, L * BT * C);
@@ -127,7 +127,7 @@ struct sl_gpt_acts *sl_gpt_acts_new(const struct sl_gpt *g, int B, int T)
 	ALLOC(ln2r, L * BT);
 	ALLOC(fch, L * BT * 4 * C);
 	ALLOC(fchg, L * BT * 4 * C);
-	ALLOC(fc2, L * BT * C);
+	ALLOC(fc2, drop ? L * BT * C : 0);
 	ALLOC(fc2mask, drop ? L * BT * C : 0);
 	ALLOC(res3, L * BT * C);
 	ALLOC(lnf, BT * C);
@@ -164,6 +164,29 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a)
 
 /* -------------------------------------------------------------- forward */
 
+/* out (B,OC) = x + dropout(in . w^T + bias), a block's residual branch.
+ * Without dropout the branch needs no buffer: out starts as x + bias and
+ * the GEMM adds onto it, one pass over memory instead of linear's bias
+ * copy plus the residual's sum (nothing in the backward reads the
+ * branch).  With dropout, branch and mask (B,OC) keep it and its mask. */
+static void residual_branch(float *out, float *branch, float *mask, const float *x,
+                            const float *in, const float *w, const float *bias, float p,
+                            uint64_t seed, int B, int C, int OC)
+{
+	size_t n = (size_t)B * OC;
+
+	if (p > 0) {
+		sl_linear_forward(branch, in, w, bias, B, C, OC);
+		sl_dropout_forward(branch, mask, branch, p, seed, n);
+		sl_residual_forward(out, x, branch, n);
+		return;
+	}
+	for (int b = 0; b < B; b++)
+		for (int o = 0; o < OC; o++)
+			out[(size_t)b * OC + o] = x[(size_t)b * OC + o] + bias[o];
+	sl_matmul(out, in, w, SL_TRANS_N, SL_TRANS_T, B, OC, C, 1.0f, 1.0f);
+}
+
 float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
                      const int32_t *ids, const int32_t *targets, uint64_t seed,
                      int train)
@@ -197,22 +220,19 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 	x = a->enc;
 	for (int l = 0; l < L; l++) {
 		float *ln1 = a->ln1 + l * btc, *qkv = a->qkv + l * btc * 3,
-		      *atty = a->atty + l * btc, *proj = a->proj + l * btc,
-		      *res2 = a->res2 + l * btc, *ln2 = a->ln2 + l * btc,
-		      *fch = a->fch + l * btc * 4, *fchg = a->fchg + l * btc * 4,
-		      *fc2 = a->fc2 + l * btc, *res3 = a->res3 + l * btc;
+		      *atty = a->atty + l * btc, *res2 = a->res2 + l * btc,
+		      *ln2 = a->ln2 + l * btc, *fch = a->fch + l * btc * 4,
+		      *fchg = a->fchg + l * btc * 4, *res3 = a->res3 + l * btc;
 		sl_layernorm_forward(ln1, a->ln1m + (size_t)l * BT, a->ln1r + (size_t)l * BT, x,
 		                     sl_params_data(P, pidx(l, LN1W)),
 		                     sl_params_data(P, pidx(l, LN1B)), BT, C);
 		sl_linear_forward(qkv, ln1, sl_params_data(P, pidx(l, QKVW)),
 		                  sl_params_data(P, pidx(l, QKVB)), BT, C, 3 * C);
 		sl_attention_forward(atty, a->att + (size_t)l * B * NH * T * T, qkv, B, T, C, NH);
-		sl_linear_forward(proj, atty, sl_params_data(P, pidx(l, PROJW)),
-		                  sl_params_data(P, pidx(l, PROJB)), BT, C, C);
-		if (p > 0)
-			sl_dropout_forward(proj, a->projmask + l * btc, proj, p,
-			                   sl_mix64(seed + 2 * (uint64_t)l + 1) + skip, btc);
-		sl_residual_forward(res2, x, proj, btc);
+		residual_branch(res2, p > 0 ? a->proj + l * btc : NULL,
+		                p > 0 ? a->projmask + l * btc : NULL, x, atty,
+		                sl_params_data(P, pidx(l, PROJW)), sl_params_data(P, pidx(l, PROJB)),
+		                p, sl_mix64(seed + 2 * (uint64_t)l + 1) + skip, BT, C, C);
 		sl_layernorm_forward(ln2, a->ln2m + (size_t)l * BT, a->ln2r + (size_t)l * BT, res2,
 		                     sl_params_data(P, pidx(l, LN2W)),
 		                     sl_params_data(P, pidx(l, LN2B)), BT, C);
@@ -222,12 +242,10 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 			sl_gelu_forward_grad(fchg, fch, fch, btc * 4);
 		else
 			sl_gelu_forward(fchg, fch, btc * 4);
-		sl_linear_forward(fc2, fchg, sl_params_data(P, pidx(l, FC2W)),
-		                  sl_params_data(P, pidx(l, FC2B)), BT, 4 * C, C);
-		if (p > 0)
-			sl_dropout_forward(fc2, a->fc2mask + l * btc, fc2, p,
-			                   sl_mix64(seed + 2 * (uint64_t)l + 2) + skip, btc);
-		sl_residual_forward(res3, res2, fc2, btc);
+		residual_branch(res3, p > 0 ? a->fc2 + l * btc : NULL,
+		                p > 0 ? a->fc2mask + l * btc : NULL, res2, fchg,
+		                sl_params_data(P, pidx(l, FC2W)), sl_params_data(P, pidx(l, FC2B)),
+		                p, sl_mix64(seed + 2 * (uint64_t)l + 2) + skip, BT, 4 * C, C);
 		x = res3;
 	}
 	sl_layernorm_forward(a->lnf, a->lnfm, a->lnfr, x, sl_params_data(P, 2 + L * NPER),
