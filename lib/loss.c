@@ -18,10 +18,48 @@
  * too large.
  */
 #include "sluice.h"
+#include "vmath.h"
 
 #include <math.h>
 
 /* ---------------------------------------------------- softmax x-entropy */
+
+/* p (V) = softmax(x), *max the largest x, *sum the sum of e^(x - max):
+ * the max by integer keys, e^ by vm_exp (lib/vmath.h; relative error
+ * under 1e-7) with exponents below -87 taken as -87 (e^-87 = 2e-38,
+ * nothing beside the max's 1), the sum in lanes: vectorised, and the
+ * same bits every run.  A NaN logit makes the row NaN. */
+VM_INLINE void softmax_row_body(int fused, float *p, const float *x, int V, float *max,
+                                float *sum)
+{
+	float acc[VM_LANES] = {0}, mx, total;
+	uint32_t kmax = 0;
+	int i;
+
+	for (i = 0; i < V; i++) {
+		uint32_t k = vm_key(x[i]);
+		kmax = k > kmax ? k : kmax;
+	}
+	mx = vm_unkey(kmax);
+	for (i = 0; i < V; i++) {
+		float d = x[i] - mx;
+		d = d < -87.0f ? -87.0f : d; /* a NaN stays */
+		p[i] = vm_exp(d, fused);
+	}
+	for (i = 0; i + VM_LANES <= V; i += VM_LANES)
+		for (int k = 0; k < VM_LANES; k++)
+			acc[k] += p[i + k];
+	for (; i < V; i++)
+		acc[i % VM_LANES] += p[i];
+	total = vm_lanes_total(acc);
+	for (i = 0; i < V; i++)
+		p[i] /= total;
+	*max = mx;
+	*sum = total;
+}
+
+VM_KERNEL(softmax_row, (float *p, const float *x, int V, float *max, float *sum), p, x, V,
+          max, sum)
 
 // logits (B,V), targets (B) -> loss; probs (B,V) cache
 float sl_softmax_xent_forward(float *probs, const float *logits,
@@ -31,19 +69,12 @@ float sl_softmax_xent_forward(float *probs, const float *logits,
 
 	for (int b = 0; b < B; b++) {
 		const float *x = logits + (size_t)b * V;
-		float *p = probs + (size_t)b * V, max = -INFINITY, sum = 0.0f;
+		float max, sum;
 
 		SL_ASSERT(targets[b] >= 0 && targets[b] < V);
-		for (int i = 0; i < V; i++)
-			max = x[i] > max ? x[i] : max;
-		for (int i = 0; i < V; i++) {
-			p[i] = expf(x[i] - max);
-			sum += p[i];
-		}
-		for (int i = 0; i < V; i++)
-			p[i] /= sum;
-		/* -log p[t] = log(sum) - (x[t] - max), exact even when p[t]
-		 * underflows to 0. */
+		softmax_row(probs + (size_t)b * V, x, V, &max, &sum);
+		/* -log p[t] = log(sum) - (x[t] - max), from the logits, so
+		 * right even where p[t] is tiny or clamped. */
 		total += (double)logf(sum) - (double)(x[targets[b]] - max);
 	}
 	return B > 0 ? (float)(total / B) : 0.0f;

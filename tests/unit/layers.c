@@ -867,6 +867,57 @@ static void test_losses(void)
 	   "hinge with two classes is the halved binary hinge (%.6f)", loss);
 }
 
+/* softmax_xent's probs against softmax in double, at widths that run the
+ * vector loops and their tails, with V = 1, logits 30 apart (exponents far
+ * below -87), -inf and NaN logits. */
+static void test_xent_wide(void)
+{
+	const int widths[] = {1, 16, 65, 1000};
+	double e = 0, le = 0;
+
+	for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+		int V = widths[w], B = 3;
+		float *x = malloc((size_t)B * V * sizeof *x), *pr = malloc((size_t)B * V * sizeof *pr);
+		int32_t tg[3] = {0, V - 1, V / 2};
+		float loss;
+		fill_normal(x, (size_t)B * V, 30); /* rows 1, 2: spreads of 100s */
+		for (int i = 0; i < V; i++)
+			x[i] /= 30;
+		loss = sl_softmax_xent_forward(pr, x, tg, B, V);
+		le = fmax(le, fabs(loss - xent_reference(x, tg, B, V)) /
+		                  fmax(1, fabs(xent_reference(x, tg, B, V))));
+		for (int b = 0; b < B; b++) {
+			const float *r = x + (size_t)b * V;
+			double mx = -INFINITY, sum = 0;
+			for (int i = 0; i < V; i++)
+				mx = fmax(mx, r[i]);
+			for (int i = 0; i < V; i++)
+				sum += exp(r[i] - mx);
+			for (int i = 0; i < V; i++)
+				e = fmax(e, fabs(pr[(size_t)b * V + i] - exp(r[i] - mx) / sum));
+		}
+		free(x);
+		free(pr);
+	}
+	ok(e < 1e-6 && le < 1e-6, "softmax_xent, V = 1 to 1000, spreads to 100s: probs within "
+	   "%.2g of softmax in double, loss within %.2g relative", e, le);
+	{
+		float x[20], pr[20], loss;
+		int32_t t0 = 3, t1 = 0;
+		for (int i = 0; i < 20; i++)
+			x[i] = (float)i / 10;
+		x[0] = -INFINITY;
+		loss = sl_softmax_xent_forward(pr, x, &t0, 1, 20);
+		ok(pr[0] < 1e-37 && isfinite(loss) &&
+		   fabs(loss - xent_reference(x + 1, (int32_t[]){2}, 1, 19)) < 1e-6,
+		   "softmax_xent: a -inf logit has probability ~0 (%g), the rest as without it",
+		   pr[0]);
+		x[5] = NAN;
+		loss = sl_softmax_xent_forward(pr, x, &t1, 1, 20);
+		ok(isnan(loss) && isnan(pr[7]), "softmax_xent: a NaN logit makes the row NaN");
+	}
+}
+
 int main(void)
 {
 	sl_rng_seed(&rng, 2024);
@@ -880,5 +931,6 @@ int main(void)
 	test_conv2d();
 	test_maxpool();
 	test_losses();
+	test_xent_wide();
 	return done_testing();
 }
