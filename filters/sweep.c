@@ -16,9 +16,9 @@
  * A list of values is split on ';' when it holds one, else on ',' (so
  * "hidden=256,128;128" is two values of --hidden).
  *
- * Each trial's model goes to standard output of the child (no -o, so the
- * model's lineage names no temporary path and the model bytes equal those
- * of the same sluice-train command run by hand), its messages to a log
+ * Each trial's model goes to standard output of the child (the model bytes
+ * equal those of the same sluice-train command run by hand, which records
+ * no -o in its lineage either), its messages to a log
  * file; both live in --dir, or in a temporary directory removed at the
  * end.  The trial's validation metric is read back from the model's
  * header ("metrics": "val_<metric>", the metric named in "train").  Trials

@@ -70,8 +70,19 @@ void sl_header_lineage(struct sl_header *h, int argc, char **argv)
 {
 	struct sl_val e = sl_val_map(), args = sl_val_arr();
 
-	for (int i = 1; i < argc; i++)
+	for (int i = 1, opts = 1; i < argc; i++) {
+		/* where the output goes is no part of it: -o FILE and -oFILE
+		 * are left out (every program's -o is its output; a value of
+		 * another option spelt "-o..." would be dropped too) */
+		if (opts && strncmp(argv[i], "-o", 2) == 0) {
+			if (!argv[i][2])
+				i++;
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0)
+			opts = 0;
 		sl_val_push(&args, sl_val_str(argv[i]));
+	}
 	sl_val_set(&e, "program", sl_val_str(sl_progname));
 	sl_val_set(&e, "version", sl_val_str(SL_VERSION));
 	sl_val_set(&e, "args", args);

@@ -200,7 +200,9 @@ struct sl_header *sl_header_copy(const struct sl_header *h);
 int sl_header_add(struct sl_header *h, const char *name, struct sl_type t);
 /* Index of the field called name, or -1. */
 int sl_header_find(const struct sl_header *h, const char *name);
-/* Appends {program: sl_progname, version, args: argv[1..argc-1]}. */
+/* Appends {program: sl_progname, version, args: argv[1..argc-1]}, the
+ * arguments without -o FILE: one output written to two places is the same
+ * bytes. */
 void sl_header_lineage(struct sl_header *h, int argc, char **argv);
 /* The command line without the long option opt (e.g. "--threads") and its
  * value, nor any abbreviation of it at least minlen characters long (the

@@ -207,7 +207,7 @@ is "apply: the training mode of s" "$(col "$T/te.sl" s)" '"a" "z"'
 is "apply: counts to stderr" "$(tail -n 1 "$T/err")" \
 	"sluice-impute: 2 records; filled id 0 (mean), a 1 (mean), x 1 (mean), s 1 (mode)"
 is "apply: lineage names the state, no counts" "$(hdr "$T/te.sl" 'h["lineage"][-1]')" \
-	"{'program': 'sluice-impute', 'version': '0.1.0', 'args': ['--apply', '$T/state.sl', '-o', '$T/te.sl', '$T/test.sl']}"
+	"{'program': 'sluice-impute', 'version': '0.1.0', 'args': ['--apply', '$T/state.sl', '$T/test.sl']}"
 is "the state's header" "$(hdr "$T/state.sl" '(h["state"], h["params"], h["lineage"][0])')" \
 	"('sluice-impute', {'k': 5, 'knn_scale': 'zscore', 'round': False}, {'program': 'test'})"
 if [ -x "$B/bin/sluice-cat" ]; then

@@ -47,12 +47,11 @@ is "rules: counts on stderr" "$(cat "$T/err")" \
 sluice-label: labelled by rules 5"
 is "rules: the whole record as JSON" "$(sluice-cat --json --head 1 "$T/r.sl")" \
 	'{"id":1,"text":"I want a refund now","score":0.1,"lang":"en","ok":true,"label":"complaint"}'
-is "lineage names the program and its arguments" "$(sluice-cat --lineage "$T/r.sl")" \
-	'[{"program":"sluice-label","version":"0.1.0","args":["--rule","text~/refund|money back/i=complaint","--rule","score>0.8=positive","--rule","lang==fr=french","-o","'"$T"'/r.sl","'"$T"'/in.sl"]}]'
-cp "$T/r.sl" "$T/r1.sl"
+is "lineage names the program and its arguments, not where the output went" "$(sluice-cat --lineage "$T/r.sl")" \
+	'[{"program":"sluice-label","version":"0.1.0","args":["--rule","text~/refund|money back/i=complaint","--rule","score>0.8=positive","--rule","lang==fr=french","'"$T"'/in.sl"]}]'
 $L --rule 'text~/refund|money back/i=complaint' --rule 'score>0.8=positive' \
-	--rule 'lang==fr=french' -o "$T/r.sl" "$T/in.sl" 2>/dev/null
-is_file "same input and rules, same bytes" "$T/r.sl" "$T/r1.sl"
+	--rule 'lang==fr=french' -o"$T/r1.sl" "$T/in.sl" 2>/dev/null
+is_file "same input and rules, same bytes (written elsewhere, -oFILE)" "$T/r1.sl" "$T/r.sl"
 $L --rule 'text~/refund|money back/i=complaint' --rule 'score>0.8=positive' \
 	--rule 'lang==fr=french' < "$T/in.sl" 2>/dev/null > "$T/r3.sl"
 is "stdin to stdout gives the same labels" "$(pairs "$T/r3.sl")" "$(pairs "$T/r.sl")"

@@ -131,7 +131,7 @@ is "the lineage leaves --threads out" \
 import msgpack, sys
 h = next(iter(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)))
 print(h["lineage"][-2]["args"], h["lineage"][-1]["args"])' "$T/thd5.sl")" \
-	"['--apply', '$T/vbig.sl', '-o', '$T/th.sl', '$T/many.sl', '$T/many2.sl'] ['--decode', '$T/vbig.sl', '--out-field', 'back', '-o', '$T/thd.sl', '$T/th.sl']"
+	"['--apply', '$T/vbig.sl', '$T/many.sl', '$T/many2.sl'] ['--decode', '$T/vbig.sl', '--out-field', 'back', '$T/th.sl']"
 # the first bad record in input order is the one reported, whichever worker
 # met it, even when a later batch also has one
 $PY - "$T/badmany.sl" <<'PYEOF'
