@@ -70,28 +70,32 @@ void sl_relu_backward(float *din, const float *dout, const float *in, size_t n)
  * is Phi(x) + x * phi(x), phi the standard normal density.
  *
  * libm's erff is a call per element that no compiler vectorises, and it
- * made GELU a fifth of a GPT's training step.  Phi is written here from
- * Numerical Recipes' erfc instead (a Chebyshev fit with fractional error
- * under 1.2e-7 for every z >= 0):
+ * made GELU a fifth of a GPT's training step.  Phi is written here with
+ * Numerical Recipes' substitution for erfc instead:
  *
- *     z = |x| / sqrt(2),  t = 1 / (1 + z/2)
- *     erfc(z) = t exp(-z^2 - 1.26551223 + t (1.00002368 + t (...)))
+ *     z = |x| / sqrt(2),  t = 1 / (1 + z/2),  e = exp(-z^2) = exp(-x^2/2)
+ *     erfc(z) = t e G(t)
  *     Phi(x) = erfc(z) / 2 for x < 0,  1 - erfc(z) / 2 otherwise
  *
- * so the tail x < 0, where GELU is tiny, keeps its relative accuracy,
- * and exp is vm_exp (lib/vmath.h; relative error under 1e-7).  There is
- * no branch and no float comparison, so the loops vectorise; each is
- * built for AVX-512, AVX2 with FMA and plain SSE2 (VM_KERNEL), the
- * polynomials in fused multiply-adds where the CPU has them.  Inputs
- * beyond |x| = 13 are taken as 13 (where Phi is 1 or below 1e-38); a NaN
- * stays NaN in both directions.  Against erf in double, GELU is within
- * 4e-7 absolute for |x| <= 14 and its derivative within 3e-7, fused or
- * not (tests/unit/gpt.c checks the build the CPU picks; a sanitizer
- * build runs the plain one).
+ * G (erfc(z) e^(z^2) / t, smooth in t) is a degree-10 polynomial fitted for
+ * sluice: weighted least squares against scipy's erfcx in double over the
+ * t of |x| <= 13, relative error 2e-8 with exact arithmetic and 2.5e-7 as
+ * evaluated in float (NR's exp-of-polynomial form: 3.2e-7, and a second
+ * exp).  The tail x < 0, where GELU is tiny, keeps its relative accuracy,
+ * and e is the one exp per element, shared with phi = e / sqrt(2 pi) in
+ * the derivative; exp is vm_exp (lib/vmath.h; relative error under
+ * 1e-7).  There is no branch and no float comparison, so the loops
+ * vectorise; each is built for AVX-512, AVX2 with FMA and plain SSE2
+ * (VM_KERNEL), the polynomial in fused multiply-adds where the CPU has
+ * them.  Inputs beyond |x| = 13 are taken as 13 (where Phi is 1 or below
+ * 1e-38); a NaN stays NaN in both directions.  Against erf in double,
+ * GELU is within 4e-7 absolute for |x| <= 14 and its derivative within
+ * 3e-7, fused or not (tests/unit/gpt.c checks the build the CPU picks; a
+ * sanitizer build runs the plain one).
  *
  * A GPT's training forward calls sl_gelu_forward_grad, which also writes
- * the derivative (one more exp per element), so its backward is a
- * product: cheaper than sl_gelu_backward, which computes it again. */
+ * the derivative (two more multiply-adds per element), so its backward is
+ * a product: cheaper than sl_gelu_backward, which computes it again. */
 #define INV_SQRT2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
 
@@ -123,41 +127,42 @@ VM_INLINE float keep_nan(float r, float x)
 	return r;
 }
 
-/* Phi(x), the standard normal CDF, for |x| <= 13. */
-VM_INLINE float normal_cdf(float x, int fused)
+/* Phi(x), the standard normal CDF, for |x| <= 13, given e = exp(-x^2/2). */
+VM_INLINE float normal_cdf(float x, float e, int fused)
 {
-	float z = fabsf(x) * INV_SQRT2, t = 1.0f / vm_madd(0.5f, z, 1.0f, fused), p, h,
+	float z = fabsf(x) * INV_SQRT2, t = 1.0f / vm_madd(0.5f, z, 1.0f, fused), g, h,
 	      neg;
 	uint32_t b;
 
 	memcpy(&b, &x, sizeof b);
 	neg = (float)(b >> 31); /* 1 or 0: the select below is exact */
-	p = vm_madd(t, 0.17087277f, -0.82215223f, fused);
-	p = vm_madd(t, p, 1.48851587f, fused);
-	p = vm_madd(t, p, -1.13520398f, fused);
-	p = vm_madd(t, p, 0.27886807f, fused);
-	p = vm_madd(t, p, -0.18628806f, fused);
-	p = vm_madd(t, p, 0.09678418f, fused);
-	p = vm_madd(t, p, 0.37409196f, fused);
-	p = vm_madd(t, p, 1.00002368f, fused);
-	p = vm_madd(t, p, -1.26551223f, fused);
-	h = 0.5f * t * vm_exp(vm_madd(-z, z, p, fused), fused); /* erfc(z) / 2 */
+	g = vm_madd(t, 0.0169657301f, -0.0896870568f, fused); /* G / 2 */
+	g = vm_madd(t, g, 0.174539313f, fused);
+	g = vm_madd(t, g, -0.119045690f, fused);
+	g = vm_madd(t, g, -0.0369976759f, fused);
+	g = vm_madd(t, g, 0.0350934379f, fused);
+	g = vm_madd(t, g, 0.0196688324f, fused);
+	g = vm_madd(t, g, 0.0950837955f, fused);
+	g = vm_madd(t, g, 0.122166485f, fused);
+	g = vm_madd(t, g, 0.141170591f, fused);
+	g = vm_madd(t, g, 0.141042262f, fused);
+	h = t * e * g; /* erfc(z) / 2 */
 	return neg * h + (1.0f - neg) * (1.0f - h);
 }
 
-/* GELU'(x) = Phi(x) + x phi(x) for x = clamp13(in), given Phi(x); NaN
- * for a NaN in. */
-VM_INLINE float gelu_slope(float x, float cdf, float in, int fused)
+/* GELU'(x) = Phi(x) + x phi(x) for x = clamp13(in), given Phi(x) and
+ * e = exp(-x^2/2); NaN for a NaN in. */
+VM_INLINE float gelu_slope(float x, float cdf, float e, float in, int fused)
 {
-	float pdf = INV_SQRT_2PI * vm_exp(-0.5f * x * x, fused);
-
-	return keep_nan(vm_madd(x, pdf, cdf, fused), in);
+	return keep_nan(vm_madd(x, INV_SQRT_2PI * e, cdf, fused), in);
 }
 
 VM_INLINE void gelu_fwd_body(int fused, float *out, const float *in, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		out[i] = in[i] * normal_cdf(clamp13(in[i]), fused);
+	for (size_t i = 0; i < n; i++) {
+		float x = clamp13(in[i]), e = vm_exp(-0.5f * x * x, fused);
+		out[i] = in[i] * normal_cdf(x, e, fused);
+	}
 }
 
 /* dgelu may be in (the derivative then replaces the input). */
@@ -165,9 +170,10 @@ VM_INLINE void gelu_fwd_grad_body(int fused, float *out, float *dgelu,
                                   const float *in, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		float v = in[i], x = clamp13(v), cdf = normal_cdf(x, fused);
+		float v = in[i], x = clamp13(v), e = vm_exp(-0.5f * x * x, fused),
+		      cdf = normal_cdf(x, e, fused);
 		out[i] = v * cdf;
-		dgelu[i] = gelu_slope(x, cdf, v, fused);
+		dgelu[i] = gelu_slope(x, cdf, e, v, fused);
 	}
 }
 
@@ -175,8 +181,8 @@ VM_INLINE void gelu_bwd_body(int fused, float *din, const float *dout,
                              const float *in, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		float x = clamp13(in[i]);
-		din[i] += dout[i] * gelu_slope(x, normal_cdf(x, fused), in[i], fused);
+		float x = clamp13(in[i]), e = vm_exp(-0.5f * x * x, fused);
+		din[i] += dout[i] * gelu_slope(x, normal_cdf(x, e, fused), e, in[i], fused);
 	}
 }
 
