@@ -79,9 +79,10 @@ void sl_relu_backward(float *din, const float *dout, const float *in, size_t n)
  *
  * G (erfc(z) e^(z^2) / t, smooth in t) is a degree-10 polynomial fitted for
  * sluice: weighted least squares against scipy's erfcx in double over the
- * t of |x| <= 13, relative error 2e-8 with exact arithmetic and 2.5e-7 as
- * evaluated in float (NR's exp-of-polynomial form: 3.2e-7, and a second
- * exp).  The tail x < 0, where GELU is tiny, keeps its relative accuracy,
+ * t of |x| <= 13 (numpy: Polynomial.fit(t, Q, 10, w=1/Q) on 400001 points
+ * of [0.1787, 1], Q = erfcx(2/t - 2) / t; coefficients halved below),
+ * relative error 2e-8 with exact arithmetic and 2.5e-7 as evaluated in
+ * float (NR's exp-of-polynomial form: 3.2e-7, and a second exp).  The tail x < 0, where GELU is tiny, keeps its relative accuracy,
  * and e is the one exp per element, shared with phi = e / sqrt(2 pi) in
  * the derivative; exp is vm_exp (lib/vmath.h; relative error under
  * 1e-7).  There is no branch and no float comparison, so the loops
