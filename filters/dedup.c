@@ -622,30 +622,19 @@ static int batch_flush(struct batch *b, struct hashset *seen, struct sl_writer *
 
 /* ------------------------------------------------------------- trailer */
 
-/* --trailer: the output ends with its header once more, with no records
- * after it: an empty segment of the same fields, which every reader
- * takes as more of the same stream.  Its lineage is that of the last
- * input header (so counts from a stage before survive) plus this run's
- * entry with "counts", known only now.  0 or -1. */
+/* --trailer: the output ends with its header once more, its lineage
+ * entry with "counts", known only now (sl_write_trailer).  0 or -1. */
 static int write_trailer(struct sl_writer *w, const struct sl_header *outh,
-                         const struct sl_val *lastlin, int argc, char **argv,
-                         uint64_t nread, uint64_t nexact, uint64_t nnear)
+                         const struct sl_val *lastlin, uint64_t nread,
+                         uint64_t nexact, uint64_t nnear)
 {
-	struct sl_header *t = sl_header_copy(outh);
 	struct sl_val c = sl_val_map();
-	int rc;
 
-	sl_val_free(&t->lineage);
-	t->lineage = lastlin->tag == SL_V_ARR ? sl_val_copy(lastlin) : sl_val_arr();
-	sl_header_lineage(t, argc, argv);
 	sl_val_set(&c, "records", sl_val_int((int64_t)nread));
 	sl_val_set(&c, "kept", sl_val_int((int64_t)(nread - nexact - nnear)));
 	sl_val_set(&c, "exact", sl_val_int((int64_t)nexact));
 	sl_val_set(&c, "near", sl_val_int((int64_t)nnear));
-	sl_val_set(&t->lineage.u.a[t->lineage.n - 1], "counts", c);
-	rc = sl_write_header(w, t);
-	sl_header_free(t);
-	return rc;
+	return sl_write_trailer(w, outh, lastlin, c);
 }
 
 /* ----------------------------------------------------------------- main */
@@ -992,7 +981,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	if (w && !rc && o.trailer &&
-	    write_trailer(w, outh, &lastlin, argc, argv, nread, nexact, nnear) < 0)
+	    write_trailer(w, outh, &lastlin, nread, nexact, nnear) < 0)
 		rc = 1;
 	if (w) {
 		char *err = NULL;

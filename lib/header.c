@@ -6,6 +6,10 @@
  * version and arguments (never times or host names, so the same inputs
  * and arguments give the same bytes).  Other keys are kept in `meta` in
  * the order they came, and written back in that order.
+ *
+ * A trailer is the output header written once more at the end of a stream,
+ * with no records after it: the way a streaming program, whose header went
+ * out before it had seen a record, still records its counts in lineage.
  */
 #include "sluice.h"
 
@@ -91,6 +95,25 @@ void sl_header_lineage(struct sl_header *h, int argc, char **argv)
 		h->lineage = sl_val_arr();
 	}
 	sl_val_push(&h->lineage, e);
+}
+
+int sl_write_trailer(struct sl_writer *w, const struct sl_header *outh,
+                     const struct sl_val *lastlin, struct sl_val counts)
+{
+	struct sl_header *t = sl_header_copy(outh);
+	struct sl_val entry;
+	int rc;
+
+	/* this run's entry is the last of its header's lineage */
+	SL_ASSERT(outh->lineage.tag == SL_V_ARR && outh->lineage.n > 0);
+	entry = sl_val_copy(&outh->lineage.u.a[outh->lineage.n - 1]);
+	sl_val_set(&entry, "counts", counts);
+	sl_val_free(&t->lineage);
+	t->lineage = lastlin && lastlin->tag == SL_V_ARR ? sl_val_copy(lastlin) : sl_val_arr();
+	sl_val_push(&t->lineage, entry);
+	rc = sl_write_header(w, t);
+	sl_header_free(t);
+	return rc;
 }
 
 char **sl_args_without(int argc, char **argv, const char *opt, size_t minlen, int *n)

@@ -316,6 +316,15 @@ struct sl_writer *sl_writer_open(const char *path, const struct sl_wopts *o);
 struct sl_writer *sl_writer_mem(struct sl_buf *out);
 /* Write functions return 0, or -1 once an error has happened (sticky). */
 int sl_write_header(struct sl_writer *w, const struct sl_header *h);
+/* A trailer (lib/header.c): outh once more, for the end of a stream, with
+ * no records after it (an empty segment of the same fields, which readers
+ * take as more of the same stream).  Its lineage is lastlin (the last input
+ * header's lineage, so a trailer in the input keeps an earlier stage's
+ * counts; NULL or not an array: none) plus this run's entry, the last of
+ * outh's lineage, with "counts" set to counts (taken over).  For a
+ * streaming program whose header went out before anything was counted. */
+int sl_write_trailer(struct sl_writer *w, const struct sl_header *outh,
+                     const struct sl_val *lastlin, struct sl_val counts);
 /* n values; n must equal the header's field count. */
 int sl_write_record(struct sl_writer *w, const struct sl_value *v, size_t n);
 /* An already-encoded record (from sl_reader_raw) under the same header. */
