@@ -135,6 +135,7 @@ struct opts {
 	const char *value;
 	int k, scale, round, round_set;
 	int fitopt; /* an option that only fitting takes was given */
+	int trailer; /* --apply: end the output with a header that has the counts */
 };
 
 /* Scratch space for one record. */
@@ -1419,6 +1420,7 @@ struct run {
 	struct sl_writer *w;
 	struct scratch S;
 	uint64_t records, dropped;
+	struct sl_val lastlin; /* the last input header's lineage, for a trailer */
 };
 
 /* Applies M to every record r reads.  The first header opens the output;
@@ -1443,6 +1445,8 @@ static int apply_stream(struct model *M, const struct opts *o, struct sl_reader 
 				rc = 1;
 				break;
 			}
+			sl_val_free(&R->lastlin);
+			R->lastlin = sl_val_copy(&h->lineage);
 			if (R->w)
 				continue;
 			if (!R->first)
@@ -1488,6 +1492,39 @@ static int apply_stream(struct model *M, const struct opts *o, struct sl_reader 
 		rc = 1;
 	}
 	return rc;
+}
+
+/* What applying a state did, for a trailer's lineage entry: the fit's
+ * counts (records, dropped, filled) with the values filled in this run,
+ * each field's method, and how many knn and regression fills fell back
+ * to the mean.  The numbers report() prints. */
+static struct sl_val apply_counts(const struct model *M, uint64_t records,
+                                  uint64_t dropped)
+{
+	struct sl_val c = sl_val_map(), filled = sl_val_map(), meth = sl_val_map(),
+	              bymean = sl_val_map();
+	int fallbacks = 0;
+
+	sl_val_set(&c, "records", sl_val_int((int64_t)records));
+	sl_val_set(&c, "dropped", sl_val_int((int64_t)dropped));
+	for (size_t j = 0; j < M->nf; j++) {
+		const struct fld *d = &M->f[j];
+		if (d->m == M_DROP)
+			continue;
+		sl_val_set(&filled, d->name, sl_val_int((int64_t)d->filled));
+		sl_val_set(&meth, d->name, sl_val_str(method_names[d->m]));
+		if (d->m == M_KNN || d->m == M_REGRESSION) {
+			sl_val_set(&bymean, d->name, sl_val_int((int64_t)d->fallback));
+			fallbacks = 1;
+		}
+	}
+	sl_val_set(&c, "filled", filled);
+	sl_val_set(&c, "methods", meth);
+	if (fallbacks)
+		sl_val_set(&c, "by_mean", bymean);
+	else
+		sl_val_free(&bymean);
+	return c;
 }
 
 /* Counts to stderr: records, dropped, and per field the values filled. */
@@ -1577,6 +1614,7 @@ enum {
 	OPT_K,
 	OPT_KNN_SCALE,
 	OPT_ROUND,
+	OPT_TRAILER,
 };
 
 int main(int argc, char **argv)
@@ -1594,6 +1632,7 @@ int main(int argc, char **argv)
 	    {"k", required_argument, 0, OPT_K},
 	    {"knn-scale", required_argument, 0, OPT_KNN_SCALE},
 	    {"round", no_argument, 0, OPT_ROUND},
+	    {"trailer", no_argument, 0, OPT_TRAILER},
 	    {0, 0, 0, 0},
 	};
 	struct opts o = {.method = M_MEAN, .k = 5, .scale = 1};
@@ -1609,7 +1648,8 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:fz", longopts, NULL)) != -1) {
 		if (sl_cli_common(&o.cli, c, optarg, usage))
 			continue;
-		if (c != OPT_APPLY && c != OPT_FIT && c != OPT_FIT_ONLY && c != OPT_ROUND)
+		if (c != OPT_APPLY && c != OPT_FIT && c != OPT_FIT_ONLY && c != OPT_ROUND &&
+		    c != OPT_TRAILER)
 			o.fitopt = 1;
 		switch (c) {
 		case OPT_FIT: o.fit = optarg; break;
@@ -1642,6 +1682,7 @@ int main(int argc, char **argv)
 				sl_die(2, "--knn-scale: zscore or none, not '%s'", optarg);
 			break;
 		case OPT_ROUND: o.round = o.round_set = 1; break;
+		case OPT_TRAILER: o.trailer = 1; break;
 		default:
 			usage(2);
 			return 2;
@@ -1650,6 +1691,9 @@ int main(int argc, char **argv)
 	if (o.apply && (o.fit || o.fitopt))
 		sl_die(2, "--apply takes the fields and methods from the state; it "
 		          "goes with no --fit or fitting option");
+	if (o.trailer && !o.apply)
+		sl_die(2, "--trailer goes with --apply; a fit puts its counts in the "
+		          "header's lineage");
 	if (o.fit && o.fit_only && o.cli.output)
 		sl_die(2, "--fit-only writes no stream; -o does not go with it");
 	M.k = o.k;
@@ -1696,6 +1740,9 @@ int main(int argc, char **argv)
 			sl_reader_close(r);
 		}
 	}
+	if (R.w && !rc && o.trailer &&
+	    sl_write_trailer(R.w, R.outh, &R.lastlin, apply_counts(&M, records, dropped)) < 0)
+		rc = 1;
 	if (R.w) {
 		char *err = NULL;
 		if (rc) {
@@ -1727,6 +1774,7 @@ int main(int argc, char **argv)
 	free(R.S.bestd);
 	sl_header_free(R.first);
 	sl_header_free(R.outh);
+	sl_val_free(&R.lastlin);
 	sl_big_free(&arena);
 	sl_cols_free(cols);
 	return rc;
@@ -1739,7 +1787,7 @@ static void usage(int status)
 	        "           [--fit STATE | --fit-only STATE | --apply STATE]\n"
 	        "           [--fields F,...] [--method M] [--method-for F=M ...]\n"
 	        "           [--value V] [--value-for F=V ...] [--k N]\n"
-	        "           [--knn-scale zscore|none] [--round] [FILE ...]\n"
+	        "           [--knn-scale zscore|none] [--round] [--trailer] [FILE ...]\n"
 	        "  --fields F,...     fields to impute (default: every int and float)\n"
 	        "  --method M         drop, mean (default), median, mode, constant,\n"
 	        "                     marker, knn or regression\n"
@@ -1750,5 +1798,7 @@ static void usage(int status)
 	        "  --round            int fields stay int: fills rounded\n"
 	        "  --fit STATE        learn from the input, write the state, impute\n"
 	        "  --fit-only STATE   learn and write the state only\n"
-	        "  --apply STATE      impute with a learnt state\n");
+	        "  --apply STATE      impute with a learnt state\n"
+	        "  --trailer          with --apply: end the output with a header whose\n"
+	        "                     lineage has the counts\n");
 }

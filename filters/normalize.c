@@ -57,6 +57,14 @@ struct opts {
 	struct spec *specs;
 	size_t nspecs;
 	int any_method;
+	int trailer; /* --apply: end the output with a header that has the counts */
+};
+
+/* What applying did to one spec's field: the values transformed (those
+ * not missing: nil or NaN) and, of an encoder's, those of categories not
+ * seen at fit time (--unseen ignore). */
+struct tally {
+	uint64_t done, unseen;
 };
 
 static void usage(int status);
@@ -537,11 +545,12 @@ static int build_layout(struct layout *L, const struct opts *o,
 }
 
 /* Transforms one record.  mid and out have room for the layout's fields;
- * vec holds the packed floats.  Returns 0, or -1 with *why set. */
+ * vec holds the packed floats; tally, one per spec, is added to.  Returns
+ * 0, or -1 with *why set. */
 static int transform(const struct layout *L, const struct opts *o,
                      const struct sl_value *in, struct sl_value *mid,
-                     struct sl_value *out, float *vec, struct sl_buf *tmp,
-                     const char **why, const char **field)
+                     struct sl_value *out, float *vec, struct tally *tally,
+                     struct sl_buf *tmp, const char **why, const char **field)
 {
 	for (size_t f = 0; f < L->nin; f++) {
 		int si = L->spec_of[f];
@@ -567,6 +576,8 @@ static int transform(const struct layout *L, const struct opts *o,
 				*field = s->name;
 				return -1;
 			}
+			tally[si].done++;
+			tally[si].unseen += c < 0;
 			if (s->m == M_ORDINAL) {
 				m->kind = SL_INT;
 				m->u.i = c; /* -1 for unseen */
@@ -592,6 +603,7 @@ static int transform(const struct layout *L, const struct opts *o,
 				}
 				x = log1p(x);
 			}
+			tally[si].done += !isnan(x);
 			if (s->m == M_MINMAX)
 				x = (x - s->a) / s->b * (o->hi - o->lo) + o->lo;
 			else if (s->m == M_ZSCORE || s->m == M_ROBUST)
@@ -621,6 +633,44 @@ static int transform(const struct layout *L, const struct opts *o,
 		out[L->pack_out].u.s.n = L->npack * sizeof *vec;
 	}
 	return 0;
+}
+
+/* What applying did, for a trailer's lineage entry: records, per field
+ * the values transformed and by what method, the unseen categories of
+ * each encoder, and the fields packed.  stderr's line gives the records
+ * and the number of fields. */
+static struct sl_val apply_counts(const struct opts *o, const struct tally *tally,
+                                  uint64_t nrec, size_t npack)
+{
+	struct sl_val c = sl_val_map(), done = sl_val_map(), meth = sl_val_map(),
+	              unseen = sl_val_map();
+	struct sl_buf b = {0};
+	int encoders = 0;
+
+	sl_val_set(&c, "records", sl_val_int((int64_t)nrec));
+	for (size_t i = 0; i < o->nspecs; i++) {
+		const struct spec *s = &o->specs[i];
+		b.n = 0;
+		if (s->log1p && s->m != M_LOG1P_ONLY)
+			sl_buf_puts(&b, "log1p+");
+		sl_buf_puts(&b, method_names[s->m]);
+		sl_val_set(&done, s->name, sl_val_int((int64_t)tally[i].done));
+		sl_val_set(&meth, s->name, sl_val_str(sl_buf_cstr(&b)));
+		if (s->m == M_ONEHOT || s->m == M_ORDINAL) {
+			sl_val_set(&unseen, s->name, sl_val_int((int64_t)tally[i].unseen));
+			encoders = 1;
+		}
+	}
+	sl_val_set(&c, "transformed", done);
+	sl_val_set(&c, "methods", meth);
+	if (encoders)
+		sl_val_set(&c, "unseen", unseen);
+	else
+		sl_val_free(&unseen);
+	if (o->pack)
+		sl_val_set(&c, "packed", sl_val_int((int64_t)npack));
+	sl_buf_free(&b);
+	return c;
 }
 
 /* ------------------------------------------------------------- main */
@@ -822,6 +872,7 @@ int main(int argc, char **argv)
 	    {"unseen", required_argument, 0, 'u'},
 	    {"pack", required_argument, 0, 'p'},
 	    {"pack-exclude", required_argument, 0, 'x'},
+	    {"trailer", no_argument, 0, 'T'},
 	    {0, 0, 0, 0},
 	};
 	struct opts o = {.lo = 0, .hi = 1};
@@ -832,6 +883,8 @@ int main(int argc, char **argv)
 	struct layout L = {0};
 	struct sl_writer *w = NULL;
 	struct sl_value *mid = NULL, *out = NULL;
+	struct sl_val lastlin = {0}; /* the last input header's, for a trailer */
+	struct tally *tally = NULL;
 	float *vec = NULL;
 	char **order = NULL, *end;
 	size_t norder = 0;
@@ -867,6 +920,7 @@ int main(int argc, char **argv)
 			break;
 		case 'p': o.pack = optarg; break;
 		case 'x': o.pack_exclude = optarg; break;
+		case 'T': o.trailer = 1; break;
 		default:
 			usage(2);
 			return 2;
@@ -875,6 +929,8 @@ int main(int argc, char **argv)
 	if (o.apply && (o.fit || o.any_method || o.pack))
 		sl_die(2, "--apply takes everything from the state; it does not go "
 		          "with --fit or method options");
+	if (o.trailer && !o.apply)
+		sl_die(2, "--trailer goes with --apply");
 	if (o.apply && read_state(&o, o.apply, &order, &norder) < 0)
 		return 1;
 	nin = argc - optind;
@@ -903,16 +959,17 @@ int main(int argc, char **argv)
 			const char *why, *field;
 			if (ev == SL_HEADER) {
 				const struct sl_header *h = sl_reader_header(r);
-				if (w) {
-					if (!sl_header_same_fields(first, h)) {
-						sl_warn("%s: segment %llu has other fields than the first",
-						        sl_reader_name(r),
-						        (unsigned long long)sl_reader_segments(r));
-						rc = 1;
-						break;
-					}
-					continue;
+				if (w && !sl_header_same_fields(first, h)) {
+					sl_warn("%s: segment %llu has other fields than the first",
+					        sl_reader_name(r),
+					        (unsigned long long)sl_reader_segments(r));
+					rc = 1;
+					break;
 				}
+				sl_val_free(&lastlin);
+				lastlin = sl_val_copy(&h->lineage);
+				if (w)
+					continue;
 				if (!first) {
 					first = sl_header_copy(h);
 					if ((rc = build_layout(&L, &o, h, &order, &norder, 0,
@@ -929,11 +986,12 @@ int main(int argc, char **argv)
 				mid = sl_xcalloc(L.mid->nfields + 1, sizeof *mid);
 				out = sl_xcalloc(L.out->nfields + 1, sizeof *out);
 				vec = sl_xcalloc(L.npack + 1, sizeof *vec);
+				tally = sl_xcalloc(o.nspecs + 1, sizeof *tally);
 				continue;
 			}
 			nrec++;
-			if (transform(&L, &o, sl_reader_values(r), mid, out, vec, &tmp, &why,
-			              &field) < 0) {
+			if (transform(&L, &o, sl_reader_values(r), mid, out, vec, tally, &tmp,
+			              &why, &field) < 0) {
 				sl_warn("%s: record %llu: field \"%s\": %s", sl_reader_name(r),
 				        (unsigned long long)sl_reader_recno(r), field, why);
 				rc = 1;
@@ -950,6 +1008,10 @@ int main(int argc, char **argv)
 		}
 		sl_reader_close(r);
 	}
+	if (w && !rc && o.trailer &&
+	    sl_write_trailer(w, L.out, &lastlin,
+	                     apply_counts(&o, tally, nrec, L.npack)) < 0)
+		rc = 1;
 	if (w) {
 		char *err = NULL;
 		if (rc) {
@@ -986,6 +1048,8 @@ done:
 	free(mid);
 	free(out);
 	free(vec);
+	free(tally);
+	sl_val_free(&lastlin);
 	sl_header_free(first);
 	sl_big_free(&arena);
 	sl_cols_free(cols);
@@ -1001,10 +1065,12 @@ static void usage(int status)
 	        "           [--minmax F,...] [--zscore F,...] [--robust F,...] [--log1p F,...]\n"
 	        "           [--onehot F,...] [--ordinal F,...] [--range LO,HI]\n"
 	        "           [--unseen error|ignore] [--pack NAME [--pack-exclude F,...]]\n"
-	        "           [FILE ...]\n"
+	        "           [--trailer] [FILE ...]\n"
 	        "  without a method option every int and float field is z-scored\n"
 	        "  --fit STATE       learn from the input, write the state, transform\n"
 	        "  --fit-only STATE  learn and write the state only\n"
 	        "  --apply STATE     transform with a learnt state\n"
+	        "  --trailer         with --apply: end the output with a header whose\n"
+	        "                    lineage has the counts\n"
 	        "  --pack NAME       numeric fields into one f32[N] field NAME\n");
 }

@@ -83,6 +83,7 @@ struct opts {
 	enum action action;
 	int action_set, round, fitopt;
 	int threads; /* fitting fields at once; 0: the cores present */
+	int trailer; /* --apply: end the output with a header that has the counts */
 };
 
 static void usage(int status);
@@ -713,6 +714,7 @@ struct run {
 	struct sl_writer *w; /* NULL: only count */
 	struct sl_value *out;
 	uint64_t records, dropped;
+	struct sl_val lastlin; /* the last input header's lineage, for a trailer */
 };
 
 /* Opens the output side of a run on the input header h: the output
@@ -775,6 +777,8 @@ static int apply_stream(struct model *M, const struct opts *o, struct sl_reader 
 				rc = 1;
 				break;
 			}
+			sl_val_free(&R->lastlin);
+			R->lastlin = sl_val_copy(&h->lineage);
 			if (R->outh)
 				continue;
 			if ((rc = open_output(M, o, h, sl_reader_name(r), R, count_only,
@@ -807,6 +811,24 @@ static struct sl_val counts_val(const struct model *M, uint64_t records,
 	               : M->action == A_FLAG ? "flagged"
 	                                     : "blanked",
 	           per);
+	return c;
+}
+
+/* What applying fences did, for a trailer's lineage entry: a fit's counts
+ * (counts_val) and, per field, the outliers below the low fence and above
+ * the high one.  The numbers report() prints. */
+static struct sl_val apply_counts(const struct model *M, uint64_t records,
+                                  uint64_t dropped)
+{
+	struct sl_val c = counts_val(M, records, dropped), low = sl_val_map(),
+	              high = sl_val_map();
+
+	for (size_t j = 0; j < M->nf; j++) {
+		sl_val_set(&low, M->f[j].name, sl_val_int((int64_t)M->f[j].low));
+		sl_val_set(&high, M->f[j].name, sl_val_int((int64_t)M->f[j].high));
+	}
+	sl_val_set(&c, "low", low);
+	sl_val_set(&c, "high", high);
 	return c;
 }
 
@@ -863,6 +885,7 @@ enum {
 	OPT_ACTION,
 	OPT_ROUND,
 	OPT_THREADS,
+	OPT_TRAILER,
 };
 
 int main(int argc, char **argv)
@@ -879,6 +902,7 @@ int main(int argc, char **argv)
 	    {"action", required_argument, 0, OPT_ACTION},
 	    {"round", no_argument, 0, OPT_ROUND},
 	    {"threads", required_argument, 0, OPT_THREADS},
+	    {"trailer", no_argument, 0, OPT_TRAILER},
 	    {0, 0, 0, 0},
 	};
 	struct opts o = {.method = OM_IQR, .k = 1.5, .z = 3, .action = A_CLIP};
@@ -933,6 +957,7 @@ int main(int argc, char **argv)
 			o.action_set = 1;
 			break;
 		case OPT_ROUND: o.round = 1; break;
+		case OPT_TRAILER: o.trailer = 1; break;
 		case OPT_THREADS: {
 			long t = strtol(optarg, &end, 10);
 			if (end == optarg || *end || t < 1 || t > 256)
@@ -955,6 +980,9 @@ int main(int argc, char **argv)
 	if (o.apply && (o.fit || o.fitopt))
 		sl_die(2, "--apply takes the fields and fences from the state; it goes "
 		          "with no --fit, --fields, --method, --k or --z");
+	if (o.trailer && !o.apply)
+		sl_die(2, "--trailer goes with --apply; a fit puts its counts in the "
+		          "header's lineage");
 	if (o.fit_only && o.cli.output)
 		sl_die(2, "--fit-only writes no stream; -o does not go with it");
 	M.method = o.method;
@@ -1011,6 +1039,10 @@ int main(int argc, char **argv)
 			sl_val_free(&lc);
 		}
 	}
+	if (R.w && !rc && o.trailer &&
+	    sl_write_trailer(R.w, R.outh, &R.lastlin,
+	                     apply_counts(&M, R.records, R.dropped)) < 0)
+		rc = 1;
 	if (R.w) {
 		char *err = NULL;
 		if (rc) {
@@ -1036,6 +1068,7 @@ int main(int argc, char **argv)
 	free(R.out);
 	sl_header_free(R.first);
 	sl_header_free(R.outh);
+	sl_val_free(&R.lastlin);
 	sl_big_free(&arena);
 	sl_cols_free(C);
 	return rc;
@@ -1048,7 +1081,7 @@ static void usage(int status)
 	        "           [--fit STATE | --fit-only STATE | --apply STATE]\n"
 	        "           [--fields F,...] [--method iqr|zscore] [--k K | --z Z]\n"
 	        "           [--action drop|clip|flag|missing] [--round] [--threads N]\n"
-	        "           [FILE ...]\n"
+	        "           [--trailer] [FILE ...]\n"
 	        "  --fields F,...   fields to check (default: every int and float)\n"
 	        "  --method M       iqr (default) or zscore fences\n"
 	        "  --k K            iqr fences Q1 - K*IQR, Q3 + K*IQR (default 1.5)\n"
@@ -1059,5 +1092,7 @@ static void usage(int status)
 	        "  --fit STATE      learn the fences, write them, apply them\n"
 	        "  --fit-only STATE learn and write the fences only\n"
 	        "  --apply STATE    apply fences learnt before\n"
+	        "  --trailer        with --apply: end the output with a header whose\n"
+	        "                   lineage has the counts\n"
 	        "  --threads N      fit N fields at once (default: the cores present)\n");
 }
