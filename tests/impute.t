@@ -232,6 +232,63 @@ run sluice-impute --apply "$T/kst.sl" -o "$T/o.sl" "$T/ktest.sl"
 is "knn apply: the nearest training record (3.0 at q 30)" "$(col "$T/o.sl" p)" "3.0 2.0"
 is "knn state: one donor per training record" "$(col "$T/kst.sl" method | tr ' ' '\n' | grep -c donor)" "6"
 
+# --apply --trailer: the header once more at the end, its lineage entry
+# with the counts.  trail FILE: whether the last object is a header with
+# the first's fields, how many headers, and the last header's counts.
+trail() {
+	$PY -c 'import msgpack,sys
+objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+t = objs[-1]
+print(isinstance(t, dict) and t["fields"] == objs[0]["fields"], sum(isinstance(o, dict) for o in objs), [e.get("counts") for e in t["lineage"]])' "$1"
+}
+# asline FILE [drop]: the trailer's counts written as the stderr line is
+asline() {
+	$PY -c 'import msgpack,sys
+c = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))[-1]["lineage"][-1]["counts"]
+s = "sluice-impute: %d records" % c["records"]
+if sys.argv[2:]: s += ", %d dropped" % c["dropped"]
+f = []
+for k, n in c["filled"].items():
+    m = c["methods"][k]
+    b = c.get("by_mean", {}).get(k, 0)
+    f.append("%s %d (%s%s)" % (k, n, m, ", %d of them by the mean" % b if b else ""))
+print(s + "; filled " + ", ".join(f))' "$@"
+}
+run sluice-impute --apply "$T/state.sl" --trailer -o "$T/tt.sl" "$T/test.sl"
+ok_rc "--apply --trailer runs" 0
+is "trailer: the header again at the end, the counts of the run in its lineage" "$(trail "$T/tt.sl")" \
+	"True 2 [None, {'records': 2, 'dropped': 0, 'filled': {'id': 0, 'a': 1, 'x': 1, 's': 1}, 'methods': {'id': 'mean', 'a': 'mean', 'x': 'mean', 's': 'mode'}}]"
+is "trailer: the numbers stderr gives" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+is "trailer: sluice-cat reads the same records" "$(sluice-cat --json "$T/tt.sl")" "$(sluice-cat --json "$T/te.sl")"
+# b is nil in records 3 and 7, which go; of the rest a lacks a value in
+# record 2, x in 5 and 8, s in 8
+sluice-impute --fit-only "$T/dst.sl" --method-for b=drop --method-for s=mode "$T/in.sl" 2>/dev/null
+run sluice-impute --apply "$T/dst.sl" --trailer -o "$T/tt.sl" "$T/in.sl"
+is "trailer with a drop field: 2 of 10 records dropped" "$(trail "$T/tt.sl")" \
+	"True 2 [None, {'records': 10, 'dropped': 2, 'filled': {'id': 0, 'a': 1, 'x': 2, 's': 1}, 'methods': {'id': 'mean', 'a': 'mean', 'x': 'mean', 's': 'mode'}}]"
+is "trailer with a drop field: stderr's numbers" "$(asline "$T/tt.sl" drop)" "$(tail -n 1 "$T/err")"
+sluice-impute --fit-only "$T/rst.sl" --method regression "$T/r.sl" 2>/dev/null
+run sluice-impute --apply "$T/rst.sl" --trailer -o "$T/tt.sl" "$T/r.sl"
+is "trailer: regression fills made by the mean" "$(trail "$T/tt.sl")" \
+	"True 2 [None, {'records': 6, 'dropped': 0, 'filled': {'x': 2, 'y': 2}, 'methods': {'x': 'regression', 'y': 'regression'}, 'by_mean': {'x': 1, 'y': 1}}]"
+is "trailer with fallbacks: stderr's numbers" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+# a chain: dedup's trailer is the last header impute reads, so its counts
+# carry on into impute's trailer
+mk "$T/dup.sl" "$F" '[[11, None, None, None, None], [11, None, None, None, None], [12, 100, 50.0, "z", False]]'
+sluice-dedup --trailer "$T/dup.sl" 2>/dev/null | sluice-impute --apply "$T/state.sl" --trailer > "$T/chain.sl" 2>/dev/null
+is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
+	"True 2 [None, {'records': 3, 'kept': 2, 'exact': 1, 'near': 0}, {'records': 2, 'dropped': 0, 'filled': {'id': 0, 'a': 1, 'x': 1, 's': 1}, 'methods': {'id': 'mean', 'a': 'mean', 'x': 'mean', 's': 'mode'}}]"
+is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
+is "a chain: the first header's lineage has no counts" "$(hdr "$T/chain.sl" '[e.get("counts") for e in h["lineage"]]')" "[None, None, None]"
+head -c -3 "$T/dup.sl" > "$T/trunc.sl"
+run sluice-impute --apply "$T/state.sl" --trailer -o "$T/none.sl" "$T/trunc.sl"
+ok_rc "trailer: a truncated input: exit 1" 1
+if [ -e "$T/none.sl" ]; then fail "a truncated input: no output, no trailer"; else pass "a truncated input: no output, no trailer"; fi
+run sluice-impute --apply "$T/state.sl" --trailer "$T/trunc.sl"
+is "a truncated input to stdout: nothing written" "$(wc -c < "$T/out")" "0"
+run sluice-impute --fit "$T/s9.sl" --trailer "$T/in.sl"
+ok_rc "--trailer without --apply: exit 2" 2
+
 # determinism: same input, same paths, same bytes
 sluice-impute --fit "$T/s1.sl" --method knn -o "$T/d.sl" "$T/kz.sl" 2>/dev/null
 cp "$T/s1.sl" "$T/s1.first"; cp "$T/d.sl" "$T/d.first"

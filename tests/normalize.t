@@ -78,6 +78,60 @@ run sluice-normalize --pack feat "$T/train.sl"
 ok_rc "pack with a missing value: exit 1" 1
 like "pack error names the record and field" "$(cat "$T/err")" 'record 2: field "x": a missing value cannot be packed'
 
+# --apply --trailer: the header once more at the end, its lineage entry
+# with the counts.  trail FILE: whether the last object is a header with
+# the first's fields, how many headers, and the last header's counts.
+trail() {
+	$PY -c 'import msgpack,sys
+objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+t = objs[-1]
+print(isinstance(t, dict) and t["fields"] == objs[0]["fields"], sum(isinstance(o, dict) for o in objs), [e.get("counts") for e in t["lineage"]])' "$1"
+}
+# asline FILE: the trailer's counts written as the stderr line is
+asline() {
+	$PY -c 'import msgpack,sys
+c = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))[-1]["lineage"][-1]["counts"]
+print("sluice-normalize: %d records, %d fields transformed%s" % (c["records"], len(c["transformed"]), ", features packed" if "packed" in c else ""))' "$1"
+}
+run sluice-normalize --apply "$T/state.sl" --trailer -o "$T/tt.sl" "$T/test.sl"
+ok_rc "--apply --trailer runs" 0
+is "trailer: the header again at the end, the counts of the run in its lineage" "$(trail "$T/tt.sl")" \
+	"True 2 [{'records': 2, 'transformed': {'a': 2, 'c': 2}, 'methods': {'a': 'minmax', 'c': 'onehot'}, 'unseen': {'c': 0}}]"
+is "trailer: the numbers stderr gives" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+is "trailer: sluice-cat reads the same records" "$(sluice-cat --json "$T/tt.sl")" "$(sluice-cat --json "$T/te.sl")"
+# unseen categories (zebra, yak) are counted, a nil is not transformed
+mk "$T/u.sl" '[[1,"zebra",1.0],[2,None,2.0],[3,"b",3.0],[4,"yak",None]]'
+run sluice-normalize --apply "$T/st3.sl" --trailer -o "$T/tt.sl" "$T/u.sl"
+is "trailer: unseen categories" "$(trail "$T/tt.sl")" \
+	"True 2 [{'records': 4, 'transformed': {'c': 3}, 'methods': {'c': 'onehot'}, 'unseen': {'c': 2}}]"
+is "trailer with unseen categories: stderr's numbers" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+# NaN and nil are not transformed; log1p before a scaler is named
+sluice-normalize --fit-only "$T/st4.sl" --log1p x --zscore x,a "$T/train.sl" 2>/dev/null
+mk "$T/n.sl" '[[5,"a",float("nan")],[6,"b",None],[None,"c",1.0]]'
+run sluice-normalize --apply "$T/st4.sl" --trailer -o "$T/tt.sl" "$T/n.sl"
+is "trailer: NaN and nil not counted, log1p+zscore" "$(trail "$T/tt.sl")" \
+	"True 2 [{'records': 3, 'transformed': {'x': 1, 'a': 2}, 'methods': {'x': 'log1p+zscore', 'a': 'zscore'}}]"
+sluice-normalize --fit-only "$T/st5.sl" --minmax a --onehot c --pack feat --pack-exclude x "$T/full.sl" 2>/dev/null
+run sluice-normalize --apply "$T/st5.sl" --trailer -o "$T/tt.sl" "$T/full.sl"
+is "trailer: a packing state gives the fields packed" "$(trail "$T/tt.sl")" \
+	"True 2 [{'records': 2, 'transformed': {'a': 2, 'c': 2}, 'methods': {'a': 'minmax', 'c': 'onehot'}, 'unseen': {'c': 0}, 'packed': 3}]"
+is "trailer with packing: stderr's numbers" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+# a chain: dedup's trailer is the last header normalize reads, so its
+# counts carry on into normalize's trailer
+mk "$T/dup.sl" '[[7,"c",9.0],[7,"c",9.0],[-2,"a",None]]'
+sluice-dedup --trailer "$T/dup.sl" 2>/dev/null | sluice-normalize --apply "$T/state.sl" --trailer > "$T/chain.sl" 2>/dev/null
+is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
+	"True 2 [{'records': 3, 'kept': 2, 'exact': 1, 'near': 0}, {'records': 2, 'transformed': {'a': 2, 'c': 2}, 'methods': {'a': 'minmax', 'c': 'onehot'}, 'unseen': {'c': 0}}]"
+is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
+head -c -3 "$T/dup.sl" > "$T/trunc.sl"
+run sluice-normalize --apply "$T/state.sl" --trailer -o "$T/none.sl" "$T/trunc.sl"
+ok_rc "trailer: a truncated input: exit 1" 1
+if [ -e "$T/none.sl" ]; then fail "a truncated input: no output, no trailer"; else pass "a truncated input: no output, no trailer"; fi
+run sluice-normalize --apply "$T/state.sl" --trailer "$T/trunc.sl"
+is "a truncated input to stdout: nothing written" "$(wc -c < "$T/out")" "0"
+run sluice-normalize --fit "$T/s9.sl" --trailer "$T/train.sl"
+ok_rc "--trailer without --apply: exit 2" 2
+
 # bad usage and input
 run sluice-normalize --zscore nope "$T/train.sl"
 ok_rc "unknown field: exit 2" 2

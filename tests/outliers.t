@@ -110,6 +110,59 @@ is "no finite values: no fences" "$(col "$T/st3.sl" lo) $(col "$T/st3.sl" count)
 run sluice-outliers --apply "$T/st3.sl" -o "$T/o.sl" "$T/test.sl"
 is "no fences: nothing is an outlier" "$(col "$T/o.sl" x)" "-Infinity 7.5 null"
 
+# --apply --trailer: the header once more at the end, its lineage entry
+# with the counts.  trail FILE: whether the last object is a header with
+# the first's fields, how many headers, and the last header's counts.
+trail() {
+	$PY -c 'import msgpack,sys
+objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+t = objs[-1]
+print(isinstance(t, dict) and t["fields"] == objs[0]["fields"], sum(isinstance(o, dict) for o in objs), [e.get("counts") for e in t["lineage"]])' "$1"
+}
+# asline FILE: the trailer's counts written as the stderr line is
+asline() {
+	$PY -c 'import msgpack,sys
+c = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))[-1]["lineage"][-1]["counts"]
+act = [k for k in ("outliers", "clipped", "flagged", "blanked") if k in c][0]
+s = "sluice-outliers: %d records" % c["records"]
+if act == "outliers": s += ", %d dropped" % c["dropped"]
+s += "; outliers %s:" % {"outliers": "found", "blanked": "made missing"}.get(act, act)
+f = ["%s %d low %d high" % (k, c["low"][k], c["high"][k]) for k in c[act]]
+assert all(c[act][k] == c["low"][k] + c["high"][k] for k in c[act])
+print(s + " " + ", ".join(f))' "$1"
+}
+run sluice-outliers --apply "$T/state.sl" --trailer -o "$T/tt.sl" "$T/test.sl"
+ok_rc "--apply --trailer runs" 0
+is "trailer: the header again at the end, the counts of the run in its lineage" "$(trail "$T/tt.sl")" \
+	"True 2 [{'records': 3, 'dropped': 0, 'clipped': {'a': 2, 'x': 2}, 'low': {'a': 1, 'x': 1}, 'high': {'a': 1, 'x': 1}}]"
+is "trailer: the numbers stderr gives" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+sluice-outliers --apply "$T/state.sl" -o "$T/te.sl" "$T/test.sl" 2>/dev/null
+is "trailer: sluice-cat reads the same records" "$(sluice-cat --json "$T/tt.sl")" "$(sluice-cat --json "$T/te.sl")"
+# drop: t1 (a 20 high, x -inf low) and t2 (a -10 low, x 7.5 high) go
+run sluice-outliers --apply "$T/state.sl" --action drop --trailer -o "$T/tt.sl" "$T/test.sl"
+is "trailer of drop: records dropped, outliers per field" "$(trail "$T/tt.sl")" \
+	"True 2 [{'records': 3, 'dropped': 2, 'outliers': {'a': 2, 'x': 2}, 'low': {'a': 1, 'x': 1}, 'high': {'a': 1, 'x': 1}}]"
+is "trailer of drop: stderr's numbers" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+run sluice-outliers --apply "$T/state.sl" --action missing --trailer -o "$T/tt.sl" "$T/in.sl"
+is "trailer of missing: a 100 and x 50 blanked" "$(trail "$T/tt.sl")" \
+	"True 2 [{'records': 10, 'dropped': 0, 'blanked': {'a': 1, 'x': 1}, 'low': {'a': 0, 'x': 0}, 'high': {'a': 1, 'x': 1}}]"
+is "trailer of missing: stderr's numbers" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+# a chain: dedup's trailer is the last header outliers reads, so its
+# counts carry on into outliers' trailer
+mk "$T/dup.sl" "$F" '[["t1",20,-inf],["t1",20,-inf],["t2",-10,7.5],["t3",5,None]]'
+sluice-dedup --trailer "$T/dup.sl" 2>/dev/null | sluice-outliers --apply "$T/state.sl" --trailer > "$T/chain.sl" 2>/dev/null
+is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
+	"True 2 [{'records': 4, 'kept': 3, 'exact': 1, 'near': 0}, {'records': 3, 'dropped': 0, 'clipped': {'a': 2, 'x': 2}, 'low': {'a': 1, 'x': 1}, 'high': {'a': 1, 'x': 1}}]"
+is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
+head -c -3 "$T/dup.sl" > "$T/trunc.sl"
+run sluice-outliers --apply "$T/state.sl" --trailer -o "$T/none.sl" "$T/trunc.sl"
+ok_rc "trailer: a truncated input: exit 1" 1
+if [ -e "$T/none.sl" ]; then fail "a truncated input: no output, no trailer"; else pass "a truncated input: no output, no trailer"; fi
+run sluice-outliers --apply "$T/state.sl" --trailer "$T/trunc.sl"
+is "a truncated input to stdout: nothing written" "$(wc -c < "$T/out")" "0"
+run sluice-outliers --fit "$T/s9.sl" --trailer "$T/in.sl"
+ok_rc "--trailer without --apply: exit 2" 2
+
 # determinism
 sluice-outliers --fit "$T/s.sl" --action flag -o "$T/d.sl" "$T/in.sl" 2>/dev/null
 cp "$T/s.sl" "$T/s.first"; cp "$T/d.sl" "$T/d.first"
