@@ -302,11 +302,22 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 		linear_backward_set(a->dfchg, G(pidx(l, FC2W)), G(pidx(l, FC2B)), dfc2, fchg,
 		                   W(pidx(l, FC2W)), BT, 4 * C, C);
 		/* fchg = gelu(fch): dfch = dfchg GELU'(fch), which the training
-		 * forward left in fch; in place, dfchg is not needed again */
-		for (size_t i = 0; i < btc * 4; i++)
-			a->dfchg[i] *= fch[i];
-		linear_backward_set(a->dx, G(pidx(l, FCW)), G(pidx(l, FCB)), a->dfchg, ln2,
-		                   W(pidx(l, FCW)), BT, C, 4 * C);
+		 * forward left in fch; in place, dfchg is not needed again.  The
+		 * fc bias gradient (column sums of dfch, row by row as
+		 * sl_linear_backward adds them) is taken in the same pass. */
+		{
+			float *db = G(pidx(l, FCB));
+			for (int r = 0; r < BT; r++) {
+				float *d = a->dfchg + (size_t)r * 4 * C;
+				const float *s = fch + (size_t)r * 4 * C;
+				for (int c = 0; c < 4 * C; c++) {
+					d[c] *= s[c];
+					db[c] += d[c];
+				}
+			}
+		}
+		linear_backward_set(a->dx, G(pidx(l, FCW)), NULL, a->dfchg, ln2, W(pidx(l, FCW)),
+		                   BT, C, 4 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN2W)), G(pidx(l, LN2B)), a->dx, res2,
 		                      W(pidx(l, LN2W)), a->ln2m + (size_t)l * BT,
 		                      a->ln2r + (size_t)l * BT, BT, C);
