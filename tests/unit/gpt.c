@@ -1,9 +1,12 @@
 /*
  * gpt.c - unit tests of attention and the GPT model: attention against a
- * plain loop implementation, every parameter's gradient against central
+ * plain loop implementation (short rows, rows long enough for the vector
+ * loops, T = 1, scores far apart, a NaN key) and its backward against
+ * finite differences, every parameter's gradient against central
  * finite differences (with and without dropout), a tiny model that
  * must learn to continue a fixed sequence, and the GELU (lib/layers.c
- * computes erf its own way) against x * Phi(x) in double on a dense grid.
+ * computes erf its own way) against x * Phi(x) in double on a dense grid,
+ * with the training forward's GELU' the same bits as the backward's.
  */
 #include "sluice.h"
 #include "tap.h"
