@@ -8,10 +8,16 @@
  * this model's GEMMs at full speed on one core, and erratically when one
  * call is split over two; see DESIGN.md), into its own gradient block
  * (worker 0 into P.grad), with dloss = share / b so that the blocks add
- * up to the gradient of the batch mean.  Then every worker sums one range
- * of elements of the blocks, worker 0 first: the order of every sum is
- * fixed by the thread count alone, so a step is bit-reproducible for a
- * given nthreads.  Dropout masks are drawn per element of the whole batch
+ * up to the gradient of the batch mean.  Then every worker takes one range
+ * of elements and the sum of squares of the blocks' sum over it (blocks
+ * added worker 0 first, squares in fixed lanes), for clipping: the order
+ * of every sum is fixed by the thread count alone, so a step is
+ * bit-reproducible for a given nthreads.  The summed gradient itself is
+ * not written: the update forms it again piece by piece in cache, clips
+ * it and steps the optimizer (the block's sum is read twice but never
+ * written), and sl_gpt_run_grad writes it into P.grad for a caller who
+ * wants it there.
+ * Dropout masks are drawn per element of the whole batch
  * (sl_gpt_forward_part), so they do not depend on the split at all.
  *
  * Evaluation splits the same way; each position's loss is computed by the
@@ -41,8 +47,9 @@ struct sl_gpt_run {
 	struct sl_pool *pool;
 	struct worker *w;
 	double *nll;       /* maxB * T, evaluation */
-	double *sq;        /* per worker: squares of its share of P.grad */
+	double *sq;        /* per worker: squares of its share of the gradient */
 	int sq_valid;      /* sq holds the last step's gradient's */
+	int unreduced;     /* P.grad holds worker 0's block alone */
 	struct sl_optim *optim;
 	float scale;       /* clipping factor, 1 for none */
 	/* the job in flight */
@@ -123,25 +130,96 @@ static void step_job(void *arg, int wi, int nw)
 	                (float)b / (float)r->b);
 }
 
-/* P.grad[e] += the other workers' blocks, in worker order, over a share
- * of the elements; and the sum of squares of that share (in double, in
- * index order) while it is in cache, for clipping. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+VECTOR_CLONES
+static void add2(float *restrict out, const float *restrict x, const float *restrict y,
+                 size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = x[i] + y[i];
+}
+
+VECTOR_CLONES
+static void add_to(float *restrict out, const float *restrict x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] += x[i];
+}
+
+/* The blocks' sum (worker 0 first) over [a, b) into out, which is no
+ * block. */
+static void sum_range(const struct sl_gpt_run *r, float *out, size_t a, size_t b)
+{
+	if (r->nw == 1) {
+		memcpy(out, r->w[0].grad + a, (b - a) * sizeof *out);
+		return;
+	}
+	add2(out, r->w[0].grad + a, r->w[1].grad + a, b - a);
+	for (int k = 2; k < r->nw; k++)
+		add_to(out, r->w[k].grad + a, b - a);
+}
+
+/* acc[i % LANES] += g[i]^2 in double: lanes the compiler vectorises, where
+ * one running sum is a chain of dependent adds (a third of the time of a
+ * 2-thread update went to it).  Squares of floats are exact in double. */
+#define LANES 16
+VECTOR_CLONES
+static void sq_lanes(double *restrict acc, const float *restrict g, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + LANES <= n; i += LANES)
+		for (int k = 0; k < LANES; k++)
+			acc[k] += (double)g[i + k] * g[i + k];
+	for (; i < n; i++)
+		acc[i % LANES] += (double)g[i] * g[i];
+}
+
+/* Sum of squares of the workers' blocks' sum over a share of the
+ * elements, for clipping: element e0 + i in lane i % LANES (pieces are
+ * multiples of LANES long), the lanes added pairwise at the end. */
+#define PIECE 4096
+static void norm_job(void *arg, int wi, int nw)
+{
+	struct sl_gpt_run *r = arg;
+	double acc[LANES] = {0};
+	float buf[PIECE];
+	size_t e0, e1;
+
+	sl_pool_share(wi, nw, r->g->P.n, &e0, &e1);
+	for (size_t a = e0; a < e1; a += PIECE) {
+		size_t b = a + PIECE < e1 ? a + PIECE : e1;
+		sum_range(r, buf, a, b);
+		sq_lanes(acc, buf, b - a);
+	}
+	for (int w = LANES / 2; w >= 1; w /= 2)
+		for (int k = 0; k < w; k++)
+			acc[k] += acc[k + w];
+	r->sq[wi] = acc[0];
+}
+
+/* P.grad = the blocks' sum, over a share of the elements. */
 static void reduce_job(void *arg, int wi, int nw)
 {
 	struct sl_gpt_run *r = arg;
-	float *g = r->g->P.grad;
 	size_t e0, e1;
-	double sq = 0;
 
 	sl_pool_share(wi, nw, r->g->P.n, &e0, &e1);
-	for (int k = 1; k < r->nw; k++) {
-		const float *gk = r->w[k].grad;
-		for (size_t e = e0; e < e1; e++)
-			g[e] += gk[e];
-	}
-	for (size_t e = e0; e < e1; e++)
-		sq += (double)g[e] * g[e];
-	r->sq[wi] = sq;
+	for (int k = 1; k < r->nw; k++)
+		add_to(r->g->P.grad + e0, r->w[k].grad + e0, e1 - e0);
+}
+
+void sl_gpt_run_grad(struct sl_gpt_run *r)
+{
+	if (r->unreduced)
+		sl_pool_run(r->pool, reduce_job, r);
+	r->unreduced = 0;
 }
 
 float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
@@ -156,8 +234,8 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
 	r->b = b;
 	r->seed = seed;
 	sl_pool_run(r->pool, step_job, r);
-	if ((r->sq_valid = r->nw > 1))
-		sl_pool_run(r->pool, reduce_job, r);
+	if ((r->sq_valid = r->unreduced = r->nw > 1))
+		sl_pool_run(r->pool, norm_job, r);
 	for (int w = 0; w < r->nw; w++) {
 		size_t b0, b1;
 		sl_pool_share(w, r->nw, (size_t)b, &b0, &b1);
@@ -168,13 +246,15 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
 
 /* Clipping and the optimizer over worker wi's share of the block, in
  * pieces that stay in cache, each with a private copy of the optimizer so
- * that every piece sees the same step count.  Element-wise, so the split
+ * that every piece sees the same step count.  An unreduced gradient is
+ * summed piece by piece into a buffer on the stack, as sl_gpt_run_grad
+ * would sum it, and never written whole.  Element-wise, so the split
  * changes no result. */
-#define PIECE 4096
 static void update_job(void *arg, int wi, int nw)
 {
 	struct sl_gpt_run *r = arg;
 	struct sl_params *P = &r->g->P;
+	float buf[PIECE];
 	size_t e0, e1;
 
 	sl_pool_share(wi, nw, P->n, &e0, &e1);
@@ -182,10 +262,15 @@ static void update_job(void *arg, int wi, int nw)
 		size_t b = a + PIECE < e1 ? a + PIECE : e1;
 		size_t nd = P->ndecay > a ? (P->ndecay < b ? P->ndecay : b) - a : 0;
 		struct sl_optim o = *r->optim;
+		float *g = P->grad + a;
+		if (r->unreduced) {
+			sum_range(r, buf, a, b);
+			g = buf;
+		}
 		if (r->scale != 1.0f)
-			for (size_t e = a; e < b; e++)
-				P->grad[e] *= r->scale;
-		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, P->grad + a, b - a, nd);
+			for (size_t e = 0; e < b - a; e++)
+				g[e] *= r->scale;
+		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, g, b - a, nd);
 	}
 }
 
@@ -204,7 +289,7 @@ float sl_gpt_run_update(struct sl_gpt_run *r, struct sl_optim *o, float max_norm
 	r->scale = max_norm > 0 && norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
 	r->optim = o;
 	sl_pool_run(r->pool, update_job, r);
-	r->sq_valid = 0;
+	r->sq_valid = r->unreduced = 0;
 	o->t++;
 	return (float)norm;
 }

@@ -888,20 +888,25 @@ struct sl_gpt_run;
 struct sl_gpt_run *sl_gpt_run_new(struct sl_gpt *g, int maxB, int T, int nthreads);
 void sl_gpt_run_free(struct sl_gpt_run *r);
 /* Forward and backward over b <= maxB sequences: ids and targets hold b*T
- * tokens each.  Leaves the gradient of the mean loss in g->P.grad
- * (overwritten, not accumulated) and returns the mean loss.  seed draws
- * the dropout masks. */
+ * tokens each.  Returns the mean loss; its gradient is left in the
+ * workers' blocks (overwritten, not accumulated), summed into g->P.grad by
+ * sl_gpt_run_grad, or used as it is by sl_gpt_run_update.  seed draws the
+ * dropout masks. */
 float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
                       int b, uint64_t seed);
+/* Right after sl_gpt_run_step: the gradient of its mean loss into
+ * g->P.grad (with one worker it is there already). */
+void sl_gpt_run_grad(struct sl_gpt_run *r);
 /* The summed loss (nats) over b <= maxB sequences, without dropout or
  * gradients.  With nll, the loss of each of the b*T positions. */
 double sl_gpt_run_loss(struct sl_gpt_run *r, const int32_t *ids, const int32_t *targets,
                        int b, float *nll);
-/* Right after sl_gpt_run_step (the gradient untouched): clips g->P.grad to
- * global norm max_norm (none when max_norm <= 0) and takes one optimizer
- * step over the block, on the workers; the same as sl_clip_grad_norm then
+/* Right after sl_gpt_run_step (and sl_gpt_run_grad, if called; the
+ * gradient untouched): clips the gradient to global norm max_norm (none
+ * when max_norm <= 0) and takes one optimizer step over the block, on the
+ * workers; the same as sl_gpt_run_grad, sl_clip_grad_norm and
  * sl_optim_step (with one worker, bit for bit).  Returns the norm before
- * clipping. */
+ * clipping.  g->P.grad is left unspecified. */
 float sl_gpt_run_update(struct sl_gpt_run *r, struct sl_optim *o, float max_norm);
 
 /* A key/value cache for generating with a GPT a token at a time

@@ -5,7 +5,8 @@
  * element of the whole batch), bit-identical from run to run; batches
  * smaller than maxB and smaller than the thread count; the evaluation
  * loss against the per-position losses worked from the logits; the
- * threaded update against sl_clip_grad_norm + sl_optim_step.
+ * threaded update against sl_clip_grad_norm + sl_optim_step, and the same
+ * bits whether or not sl_gpt_run_grad summed the gradient first.
  */
 #include "sluice.h"
 #include "tap.h"
@@ -68,6 +69,7 @@ static void test_threads(float dropout)
 	{
 		struct sl_gpt_run *r = sl_gpt_run_new(&g, B, T, 1);
 		float l = sl_gpt_run_step(r, ids, tg, B, 42);
+		sl_gpt_run_grad(r);
 		ok(l == loss1 && !memcmp(g.P.grad, ref, g.P.n * sizeof *ref),
 		   "one worker%s: loss and gradient bit-identical to forward + backward", what);
 		sl_gpt_run_free(r);
@@ -75,7 +77,9 @@ static void test_threads(float dropout)
 	for (int nt = 2; nt <= 4; nt++) {
 		struct sl_gpt_run *r = sl_gpt_run_new(&g, B, T, nt);
 		double e;
+		float l;
 		lossn = sl_gpt_run_step(r, ids, tg, B, 42);
+		sl_gpt_run_grad(r);
 		memcpy(got, g.P.grad, g.P.n * sizeof *got);
 		e = relerr(got, ref, g.P.n);
 		ok(e < 1e-5 && fabs(lossn - loss1) < 1e-5,
@@ -84,13 +88,15 @@ static void test_threads(float dropout)
 		/* the gradient is overwritten, not added to, and repeats exactly */
 		for (size_t i = 0; i < g.P.n; i++)
 			g.P.grad[i] = 1e30f;
-		ok(sl_gpt_run_step(r, ids, tg, B, 42) == lossn &&
-		   !memcmp(g.P.grad, got, g.P.n * sizeof *got),
+		l = sl_gpt_run_step(r, ids, tg, B, 42);
+		sl_gpt_run_grad(r);
+		ok(l == lossn && !memcmp(g.P.grad, got, g.P.n * sizeof *got),
 		   "%d workers%s: a second step is bit-identical", nt, what);
 		sl_gpt_run_free(r);
 		/* a fresh runner with the same thread count, too */
 		r = sl_gpt_run_new(&g, B, T, nt);
 		sl_gpt_run_step(r, ids, tg, B, 42);
+		sl_gpt_run_grad(r);
 		ok(!memcmp(g.P.grad, got, g.P.n * sizeof *got),
 		   "%d workers%s: a new runner is bit-identical", nt, what);
 		sl_gpt_run_free(r);
@@ -121,9 +127,11 @@ static void test_small_batches(void)
 		sl_gpt_backward(&g, a, ref, ids, tg, 1.0f);
 		sl_gpt_acts_free(a);
 		l1 = sl_gpt_run_step(r1, ids, tg, b, 0);
+		sl_gpt_run_grad(r1);
 		ok(l1 == l0 && !memcmp(g.P.grad, ref, g.P.n * sizeof *ref),
 		   "batch of %d, one worker: bit-identical to a model of that batch", b);
 		l4 = sl_gpt_run_step(r4, ids, tg, b, 0);
+		sl_gpt_run_grad(r4);
 		ok(fabs(l4 - l0) < 1e-5 && relerr(g.P.grad, ref, g.P.n) < 1e-5,
 		   "batch of %d over 4 workers: same loss and gradient (%.2g)", b,
 		   relerr(g.P.grad, ref, g.P.n));
@@ -175,7 +183,9 @@ static void test_loss(void)
 	sl_gpt_free(&g);
 }
 
-/* Three steps of clipping + AdamW, by the runner and by hand. */
+/* Three steps of clipping + AdamW, by the runner and by hand; and by the
+ * runner with the gradient summed into P.grad first (sl_gpt_run_grad),
+ * which must give the same bits as the update's own piecewise sums. */
 static void test_update(void)
 {
 	int32_t ids[B * T], tg[B * T];
@@ -183,27 +193,37 @@ static void test_update(void)
 	batch(ids, tg);
 	for (int nt = 1; nt <= 3; nt += 2)
 		for (int clip = 0; clip <= 1; clip++) {
-			struct sl_gpt g, h;
-			struct sl_optim o1, o2;
-			struct sl_gpt_run *r, *rh;
-			float n1 = 0, n2 = 0;
+			struct sl_gpt g, h, k;
+			struct sl_optim o1, o2, o3;
+			struct sl_gpt_run *r, *rh, *rk;
+			float n1 = 0, n2 = 0, n3 = 0;
 			model(&g, 0);
 			model(&h, 0);
+			model(&k, 0);
 			sl_optim_init(&o1, SL_OPTIM_ADAMW);
 			o1.weight_decay = 0.1f;
 			o1.beta2 = 0.99f;
-			o2 = o1;
+			o2 = o3 = o1;
 			r = sl_gpt_run_new(&g, B, T, nt);
 			rh = sl_gpt_run_new(&h, B, T, nt);
+			rk = sl_gpt_run_new(&k, B, T, nt);
 			for (int step = 0; step < 3; step++) {
 				/* max norm 0.05 clips every step (the norms are ~0.3) */
 				float mx = clip ? 0.05f : 0.0f;
 				sl_gpt_run_step(r, ids, tg, B, 0);
 				n1 = sl_gpt_run_update(r, &o1, mx);
 				sl_gpt_run_step(rh, ids, tg, B, 0);
+				sl_gpt_run_grad(rh);
 				n2 = sl_clip_grad_norm(h.P.grad, h.P.n, clip ? mx : INFINITY);
 				sl_optim_step(&o2, h.P.data, h.P.m, h.P.v, h.P.grad, h.P.n, h.P.ndecay);
+				sl_gpt_run_step(rk, ids, tg, B, 0);
+				sl_gpt_run_grad(rk);
+				n3 = sl_gpt_run_update(rk, &o3, mx);
 			}
+			ok(n1 == n3 && !memcmp(g.P.data, k.P.data, g.P.n * 4) &&
+			   !memcmp(g.P.m, k.P.m, g.P.n * 4) && !memcmp(g.P.v, k.P.v, g.P.n * 4),
+			   "update, %d worker%s%s: bit-identical with the gradient summed first", nt,
+			   nt > 1 ? "s" : "", clip ? ", clipping" : "");
 			if (nt == 1)
 				ok(n1 == n2 && o1.t == 3 && !memcmp(g.P.data, h.P.data, g.P.n * 4) &&
 				   !memcmp(g.P.m, h.P.m, g.P.n * 4) && !memcmp(g.P.v, h.P.v, g.P.n * 4),
@@ -216,8 +236,10 @@ static void test_update(void)
 				   clip ? ", clipping" : "", n1, n2, relerr(g.P.data, h.P.data, g.P.n));
 			sl_gpt_run_free(r);
 			sl_gpt_run_free(rh);
+			sl_gpt_run_free(rk);
 			sl_gpt_free(&g);
 			sl_gpt_free(&h);
+			sl_gpt_free(&k);
 		}
 }
 
