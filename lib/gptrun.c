@@ -165,9 +165,8 @@ static void sum_range(const struct sl_gpt_run *r, float *out, size_t a, size_t b
 		add_to(out, r->w[k].grad + a, b - a);
 }
 
-/* acc[i % LANES] += g[i]^2 in double: lanes the compiler vectorises, where
- * one running sum is a chain of dependent adds (a third of the time of a
- * 2-thread update went to it).  Squares of floats are exact in double. */
+/* acc[i % LANES] += g[i]^2 in double, as sl_sum_squares (lib/optim.c)
+ * but continued over pieces. */
 #define LANES 16
 VECTOR_CLONES
 static void sq_lanes(double *restrict acc, const float *restrict g, size_t n)
@@ -193,6 +192,10 @@ static void norm_job(void *arg, int wi, int nw)
 	size_t e0, e1;
 
 	sl_pool_share(wi, nw, r->g->P.n, &e0, &e1);
+	if (r->nw == 1) { /* sl_clip_grad_norm's sum, to the bit */
+		r->sq[wi] = sl_sum_squares(r->w[0].grad, e1);
+		return;
+	}
 	for (size_t a = e0; a < e1; a += PIECE) {
 		size_t b = a + PIECE < e1 ? a + PIECE : e1;
 		sum_range(r, buf, a, b);
@@ -234,8 +237,9 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
 	r->b = b;
 	r->seed = seed;
 	sl_pool_run(r->pool, step_job, r);
-	if ((r->sq_valid = r->unreduced = r->nw > 1))
-		sl_pool_run(r->pool, norm_job, r);
+	r->unreduced = r->nw > 1;
+	sl_pool_run(r->pool, norm_job, r);
+	r->sq_valid = 1;
 	for (int w = 0; w < r->nw; w++) {
 		size_t b0, b1;
 		sl_pool_share(w, r->nw, (size_t)b, &b0, &b1);
@@ -282,9 +286,8 @@ float sl_gpt_run_update(struct sl_gpt_run *r, struct sl_optim *o, float max_norm
 	if (r->sq_valid)
 		for (int w = 0; w < r->nw; w++)
 			sq += r->sq[w];
-	else
-		for (size_t e = 0; e < P->n; e++)
-			sq += (double)P->grad[e] * P->grad[e];
+	else /* no step since the last update: P.grad is whatever it holds */
+		sq = sl_sum_squares(P->grad, P->n);
 	norm = sqrt(sq);
 	r->scale = max_norm > 0 && norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
 	r->optim = o;

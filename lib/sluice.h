@@ -765,8 +765,11 @@ void sl_optim_step(struct sl_optim *o, float *param, float *m, float *v,
                    const float *grad, size_t n, size_t ndecay);
 /* Scales grad so its global L2 norm is at most max_norm (PyTorch's
  * clip_grad_norm_: factor max_norm / (norm + 1e-6) when norm > max_norm).
- * Returns the norm before clipping, summed in double in a fixed order. */
+ * Returns the norm before clipping, its square from sl_sum_squares. */
 float sl_clip_grad_norm(float *grad, size_t n, float max_norm);
+/* The sum of x[i]^2 in double, in a fixed order: element i in lane i % 16,
+ * the 16 lanes added pairwise (8 + 8, 4 + 4, 2 + 2, 1 + 1). */
+double sl_sum_squares(const float *x, size_t n);
 
 /* --------------------------------------------------------------- sched */
 
