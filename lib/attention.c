@@ -9,14 +9,30 @@
  *     att    = softmax over j <= t         (T,T), zero above the diagonal
  *     out    = att v                       (T,hs), into out[b][t][h*hs..]
  *
- * The products go through sgemm on strided views of qkv (one head is a
- * (T,hs) matrix with row stride 3C), so nothing is copied.  att is kept
- * for the backward; preatt is not needed (the softmax backward reads att).
- * The backward accumulates into dqkv, like every other layer.  (Writing
- * it instead, by beta = 0 in its GEMMs, saves the caller's memset but
- * not the time: OpenBLAS then zeroes each head's strided block itself;
- * measured on a GPT step, its zeroing rose from 0.2% to 0.7% of the step
- * while memset fell by 0.1%.)
+ * Two ways to the same sums, chosen by shape (use_kernel):
+ *  - a kernel of plain loops (below, "the causal kernel") that does
+ *    only the causal work, j <= t, half the products, holding a head's
+ *    rows in cache and its tiles in registers, the scale and softmax fused
+ *    into the scores' pass; used for head sizes 16 and 32, where it is the
+ *    faster;
+ *  - sgemm on strided views of qkv (one head is a (T,hs) matrix with row
+ *    stride 3C), nothing copied, full T x T products, and the softmax as a
+ *    pass of its own; for the other head sizes.
+ * att is kept for the backward; preatt is not needed (the softmax
+ * backward reads att).  The backward accumulates into dqkv, like every
+ * other layer.  (Writing it instead, by beta = 0 in the GEMMs, saves the
+ * caller's memset but not the time: OpenBLAS then zeroes each head's
+ * strided block itself; measured on a GPT step, its zeroing rose from
+ * 0.2% to 0.7% of the step while memset fell by 0.1%.)
+ *
+ * NaN: on the kernel's path a NaN reaches what depends on it causally and
+ * nothing else (a NaN in token s's query, key or value makes NaN the rows
+ * t >= s of out and att, and in the backward dq, dk and dv of the tokens
+ * it reaches).  The GEMM path multiplies the zeros above the diagonal
+ * too, so there a NaN value (or, in the backward, a NaN query) also
+ * reaches earlier rows, as it always did.  Both do each (b, head) in one
+ * fixed order, so a caller that splits the batch over threads gets the
+ * same bits whatever their number.
  *
  * The softmax loops are lib/vmath.h kernels: the row max by integer keys
  * (exact, and a max GCC vectorises), e^x by vm_exp (relative error under
@@ -89,14 +105,336 @@ VM_INLINE void causal_softmax_bwd_body(int fused, float *da, const float *a, int
 
 VM_KERNEL(causal_softmax_bwd, (float *da, const float *a, int T), da, a, T)
 
-/* out (B,T,C); att (B,NH,T,T) cache; qkv (B,T,3C) */
-void sl_attention_forward(float *out, float *att, const float *qkv, int B, int T,
-                          int C, int NH)
+/* ------------------------------------------------ the causal kernel */
+
+/* The kernel works on AT_R query rows at a time.  Their scores against
+ * keys 0..t go by AT_W-column blocks (one AVX-512 vector) into a row
+ * buffer, each AT_R x AT_W block's sums held in registers through the hs
+ * steps (the row loops carry "#pragma GCC unroll", which GCC needs to
+ * keep them there); the keys are first transposed, so that a block is
+ * q[t][i] times a contiguous piece of row i.  A block may reach past t:
+ * those columns are computed, then masked by index (so a NaN key after t
+ * reaches no row before it).  The softmax runs over whole blocks, as
+ * vectors with no scalar tail, and att v goes AT_M rows at a time, over
+ * j <= t only.  The backward is the same with dy for q and v for k, then
+ * the column sums dv += att^T dy and dk += dpre^T q, AT_M columns at a
+ * time over t >= j. */
+#define AT_W VM_LANES
+#define AT_R 8
+#define AT_M 4
+#define AT_MAXHS 32
+
+/* yt (hs,Tp) = y (T,hs; row stride ld) transposed, columns T..Tp zero */
+VM_INLINE void at_transpose(float *yt, const float *y, int ld, int T, int Tp, int hs)
+{
+	for (int i = 0; i < hs; i++) {
+		for (int j = 0; j < T; j++)
+			yt[(size_t)i * Tp + j] = y[(size_t)j * ld + i];
+		for (int j = T; j < Tp; j++)
+			yt[(size_t)i * Tp + j] = 0;
+	}
+}
+
+/* s[r][0..ncols rounded up to AT_W) = alpha * x[t0 + r] . y[j], r < nr
+ * (s row stride Tp); yt = y transposed (hs,Tp) */
+VM_INLINE void at_scores(int fused, float *s, const float *x, int ldx, const float *yt,
+                         int Tp, int t0, int nr, int ncols, int hs, float alpha)
+{
+	x += (size_t)t0 * ldx;
+	for (int jb = 0; jb < ncols; jb += AT_W) {
+		if (nr == AT_R) {
+			float acc[AT_R][AT_W] = {{0}};
+			for (int i = 0; i < hs; i++) {
+				const float *yr = yt + (size_t)i * Tp + jb;
+#pragma GCC unroll 8
+				for (int r = 0; r < AT_R; r++) {
+					float xv = x[(size_t)r * ldx + i];
+					for (int l = 0; l < AT_W; l++)
+						acc[r][l] = vm_madd(xv, yr[l], acc[r][l], fused);
+				}
+			}
+#pragma GCC unroll 8
+			for (int r = 0; r < AT_R; r++)
+				for (int l = 0; l < AT_W; l++)
+					s[(size_t)r * Tp + jb + l] = alpha * acc[r][l];
+			continue;
+		}
+		for (int r = 0; r < nr; r++) {
+			float acc[AT_W] = {0};
+			for (int i = 0; i < hs; i++) {
+				const float *yr = yt + (size_t)i * Tp + jb;
+				float xv = x[(size_t)r * ldx + i];
+				for (int l = 0; l < AT_W; l++)
+					acc[l] = vm_madd(xv, yr[l], acc[l], fused);
+			}
+			for (int l = 0; l < AT_W; l++)
+				s[(size_t)r * Tp + jb + l] = alpha * acc[l];
+		}
+	}
+}
+
+/* arow[0..T) = softmax of s[0..n), zero from n; s holds whole blocks.
+ * The same steps and sums as causal_softmax, the tail masked by index. */
+VM_INLINE void at_softmax_row(int fused, float *arow, float *s, int n, int T)
+{
+	float acc[AT_W] = {0}, mx, sum;
+	uint32_t kmax = 0;
+	int nb = (n + AT_W - 1) / AT_W * AT_W;
+
+	for (int j = 0; j < nb; j++) {
+		/* zero (below every key) past n: a mask, which vectorises */
+		uint32_t k = vm_key(s[j]) & (0u - (uint32_t)(j < n));
+		kmax = k > kmax ? k : kmax;
+	}
+	mx = vm_unkey(kmax);
+	for (int jb = 0; jb < n; jb += AT_W)
+		for (int l = 0; l < AT_W; l++) {
+			float x = s[jb + l] - mx, e;
+			/* a float select, which GCC does vectorise here; NaN stays */
+			x = x < -87.0f ? -87.0f : x;
+			e = vm_exp(x, fused);
+			e = jb + l < n ? e : 0.0f;
+			s[jb + l] = e;
+			acc[l] += e;
+		}
+	sum = vm_lanes_total(acc);
+	for (int j = 0; j < T; j++)
+		arow[j] = j < n ? s[j] / sum : 0.0f;
+}
+
+/* dr[0..T) = a * (s - sum(a * s)) over [0..n), zero from n, as
+ * causal_softmax_bwd; s (datt) holds whole blocks, a = ar[0..T). */
+VM_INLINE void at_softmax_bwd_row(int fused, float *dr, const float *ar, const float *s,
+                                  int n, int T)
+{
+	float acc[AT_W] = {0}, dot;
+	int jb = 0;
+
+	for (; jb + AT_W <= n; jb += AT_W)
+		for (int l = 0; l < AT_W; l++)
+			acc[l] = vm_madd(ar[jb + l], s[jb + l], acc[l], fused);
+	if (jb < n && jb + AT_W <= T) {
+		for (int l = 0; l < AT_W; l++) {
+			float a = jb + l < n ? ar[jb + l] : 0.0f, d = jb + l < n ? s[jb + l] : 0.0f;
+			acc[l] = vm_madd(a, d, acc[l], fused);
+		}
+	} else {
+		for (int j = jb; j < n; j++)
+			acc[j - jb] = vm_madd(ar[j], s[j], acc[j - jb], fused);
+	}
+	dot = vm_lanes_total(acc);
+	for (int j = 0; j < T; j++)
+		dr[j] = j < n ? ar[j] * (s[j] - dot) : 0.0f;
+}
+
+/* o[t] (+)= alpha * sum over j <= t of P[t][j] y[j], t in [t0,t1): P
+ * (T,T), y (T,hs) row stride ldy, o row stride ldo; added when accum,
+ * else written.  Only P's lower triangle and y's rows up to t reach o[t]. */
+VM_INLINE void at_mix(int fused, float *o, int ldo, int accum, float alpha, const float *P,
+                      int T, const float *y, int ldy, int t0, int t1, int hs)
+{
+	int t = t0;
+
+	for (; t + AT_M <= t1; t += AT_M) {
+		float acc[AT_M][AT_MAXHS] = {{0}};
+		const float *pr = P + (size_t)t * T;
+		/* columns 0..t: every row of the tile */
+		for (int j = 0; j <= t; j++) {
+			const float *yr = y + (size_t)j * ldy;
+#pragma GCC unroll 8
+			for (int r = 0; r < AT_M; r++) {
+				float p = pr[(size_t)r * T + j];
+				for (int i = 0; i < hs; i++)
+					acc[r][i] = vm_madd(p, yr[i], acc[r][i], fused);
+			}
+		}
+		/* column t + d: rows d.. of the tile */
+#pragma GCC unroll 8
+		for (int d = 1; d < AT_M; d++) {
+			const float *yr = y + (size_t)(t + d) * ldy;
+#pragma GCC unroll 8
+			for (int r = d; r < AT_M; r++) {
+				float p = pr[(size_t)r * T + t + d];
+				for (int i = 0; i < hs; i++)
+					acc[r][i] = vm_madd(p, yr[i], acc[r][i], fused);
+			}
+		}
+#pragma GCC unroll 8
+		for (int r = 0; r < AT_M; r++) {
+			float *or = o + (size_t)(t + r) * ldo;
+			for (int i = 0; i < hs; i++)
+				or[i] = accum ? vm_madd(alpha, acc[r][i], or[i], fused) : acc[r][i];
+		}
+	}
+	for (; t < t1; t++) {
+		float acc[AT_MAXHS] = {0}, *or = o + (size_t)t * ldo;
+		for (int j = 0; j <= t; j++) {
+			const float *yr = y + (size_t)j * ldy;
+			float p = P[(size_t)t * T + j];
+			for (int i = 0; i < hs; i++)
+				acc[i] = vm_madd(p, yr[i], acc[i], fused);
+		}
+		for (int i = 0; i < hs; i++)
+			or[i] = accum ? vm_madd(alpha, acc[i], or[i], fused) : acc[i];
+	}
+}
+
+/* o[j] += alpha * sum over t >= j of P[t][j] y[t], the transposed mix:
+ * P's lower triangle only. */
+VM_INLINE void at_mixt(int fused, float *o, int ldo, float alpha, const float *P,
+                       const float *y, int ldy, int T, int hs)
+{
+	int j = 0;
+
+	for (; j + AT_M <= T; j += AT_M) {
+		float acc[AT_M][AT_MAXHS] = {{0}};
+		const float *pc = P + j;
+		/* row j + d, d < AT_M - 1: columns ..d of the tile */
+#pragma GCC unroll 8
+		for (int d = 0; d < AT_M - 1; d++) {
+			const float *yr = y + (size_t)(j + d) * ldy;
+#pragma GCC unroll 8
+			for (int r = 0; r <= d; r++) {
+				float p = pc[(size_t)(j + d) * T + r];
+				for (int i = 0; i < hs; i++)
+					acc[r][i] = vm_madd(p, yr[i], acc[r][i], fused);
+			}
+		}
+		/* rows j + AT_M - 1 on: every column of the tile */
+		for (int t = j + AT_M - 1; t < T; t++) {
+			const float *yr = y + (size_t)t * ldy;
+#pragma GCC unroll 8
+			for (int r = 0; r < AT_M; r++) {
+				float p = pc[(size_t)t * T + r];
+				for (int i = 0; i < hs; i++)
+					acc[r][i] = vm_madd(p, yr[i], acc[r][i], fused);
+			}
+		}
+#pragma GCC unroll 8
+		for (int r = 0; r < AT_M; r++) {
+			float *or = o + (size_t)(j + r) * ldo;
+			for (int i = 0; i < hs; i++)
+				or[i] = vm_madd(alpha, acc[r][i], or[i], fused);
+		}
+	}
+	for (; j < T; j++) {
+		float acc[AT_MAXHS] = {0}, *or = o + (size_t)j * ldo;
+		for (int t = j; t < T; t++) {
+			const float *yr = y + (size_t)t * ldy;
+			float p = P[(size_t)t * T + j];
+			for (int i = 0; i < hs; i++)
+				acc[i] = vm_madd(p, yr[i], acc[i], fused);
+		}
+		for (int i = 0; i < hs; i++)
+			or[i] = vm_madd(alpha, acc[i], or[i], fused);
+	}
+}
+
+/* One head: q, k, v (T,hs) with row stride ld, out (T,hs) with row
+ * stride ldo, a (T,T); kt (hs,Tp) and s (AT_R,Tp) scratch. */
+VM_INLINE void at_head_fwd(int fused, float *out, int ldo, float *a, const float *q,
+                           const float *k, const float *v, int ld, int T, int hs,
+                           float scale, float *kt, float *s)
+{
+	int Tp = (T + AT_W - 1) / AT_W * AT_W;
+
+	at_transpose(kt, k, ld, T, Tp, hs);
+	for (int t0 = 0; t0 < T; t0 += AT_R) {
+		int nr = T - t0 < AT_R ? T - t0 : AT_R;
+		at_scores(fused, s, q, ld, kt, Tp, t0, nr, t0 + nr, hs, scale);
+		for (int r = 0; r < nr; r++)
+			at_softmax_row(fused, a + (size_t)(t0 + r) * T, s + (size_t)r * Tp,
+			               t0 + r + 1, T);
+		at_mix(fused, out, ldo, 0, 1.0f, a, T, v, ld, t0, t0 + nr, hs);
+	}
+}
+
+VM_INLINE void at_head_bwd(int fused, float *dq, float *dk, float *dv, float *dp,
+                           const float *dy, int ldo, const float *a, const float *q,
+                           const float *k, const float *v, int ld, int T, int hs,
+                           float scale, float *vt, float *s)
+{
+	int Tp = (T + AT_W - 1) / AT_W * AT_W;
+
+	at_transpose(vt, v, ld, T, Tp, hs);
+	for (int t0 = 0; t0 < T; t0 += AT_R) {
+		int nr = T - t0 < AT_R ? T - t0 : AT_R;
+		/* datt = dy v^T, its softmax backward dpre, dq += scale dpre k */
+		at_scores(fused, s, dy, ldo, vt, Tp, t0, nr, t0 + nr, hs, 1.0f);
+		for (int r = 0; r < nr; r++)
+			at_softmax_bwd_row(fused, dp + (size_t)(t0 + r) * T,
+			                   a + (size_t)(t0 + r) * T, s + (size_t)r * Tp,
+			                   t0 + r + 1, T);
+		at_mix(fused, dq, ld, 1, scale, dp, T, k, ld, t0, t0 + nr, hs);
+	}
+	/* dv += att^T dy;  dk += scale dpre^T q */
+	at_mixt(fused, dv, ld, 1.0f, a, dy, ldo, T, hs);
+	at_mixt(fused, dk, ld, scale, dp, q, ld, T, hs);
+}
+
+VM_INLINE void attn_fwd_body(int fused, float *out, float *att, const float *qkv, int B,
+                             int T, int C, int NH)
+{
+	int hs = C / NH, Tp = (T + AT_W - 1) / AT_W * AT_W;
+	float scale = 1.0f / sqrtf((float)hs), kt[(size_t)hs * Tp], s[AT_R * Tp];
+
+	memset(s, 0, sizeof s);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			const float *q = qkv + (size_t)b * T * 3 * C + h * hs;
+			float *o = out + (size_t)b * T * C + h * hs;
+			float *a = att + ((size_t)b * NH + h) * T * T;
+			/* a constant head size (use_kernel: 16 or 32), for
+			 * tiles the compiler keeps in registers */
+#define AT_FWD(HS) at_head_fwd(fused, o, C, a, q, q + C, q + 2 * C, 3 * C, T, HS, scale, \
+			       kt, s)
+			if (hs == 32)
+				AT_FWD(32);
+			else
+				AT_FWD(16);
+#undef AT_FWD
+		}
+}
+
+VM_KERNEL(attn_fwd, (float *out, float *att, const float *qkv, int B, int T, int C, int NH),
+          out, att, qkv, B, T, C, NH)
+
+VM_INLINE void attn_bwd_body(int fused, float *dqkv, float *scratch, const float *dout,
+                             const float *qkv, const float *att, int B, int T, int C, int NH)
+{
+	int hs = C / NH, Tp = (T + AT_W - 1) / AT_W * AT_W;
+	float scale = 1.0f / sqrtf((float)hs), vt[(size_t)hs * Tp], s[AT_R * Tp];
+
+	memset(s, 0, sizeof s);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			size_t base = (size_t)b * T * 3 * C + h * hs;
+			const float *q = qkv + base, *k = q + C, *v = q + 2 * C;
+			float *dq = dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
+			const float *a = att + ((size_t)b * NH + h) * T * T;
+			const float *dy = dout + (size_t)b * T * C + h * hs;
+#define AT_BWD(HS) at_head_bwd(fused, dq, dk, dv, scratch, dy, C, a, q, k, v, 3 * C, T, \
+			       HS, scale, vt, s)
+			if (hs == 32)
+				AT_BWD(32);
+			else
+				AT_BWD(16);
+#undef AT_BWD
+		}
+}
+
+VM_KERNEL(attn_bwd, (float *dqkv, float *scratch, const float *dout, const float *qkv,
+                     const float *att, int B, int T, int C, int NH),
+          dqkv, scratch, dout, qkv, att, B, T, C, NH)
+
+/* ------------------------------------------------------ the GEMM path */
+
+static void gemm_forward(float *out, float *att, const float *qkv, int B, int T, int C,
+                         int NH)
 {
 	int hs = C / NH;
 	float scale = 1.0f / sqrtf((float)hs);
 
-	SL_ASSERT(C % NH == 0);
 	for (int b = 0; b < B; b++)
 		for (int h = 0; h < NH; h++) {
 			const float *q = qkv + (size_t)b * T * 3 * C + h * hs;
@@ -112,10 +450,8 @@ void sl_attention_forward(float *out, float *att, const float *qkv, int B, int T
 		}
 }
 
-/* dqkv (B,T,3C) += ...; scratch (T,T) floats; dout (B,T,C) */
-void sl_attention_backward(float *dqkv, float *scratch, const float *dout,
-                           const float *qkv, const float *att, int B, int T, int C,
-                           int NH)
+static void gemm_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                          const float *att, int B, int T, int C, int NH)
 {
 	int hs = C / NH;
 	float scale = 1.0f / sqrtf((float)hs);
@@ -141,6 +477,40 @@ void sl_attention_backward(float *dqkv, float *scratch, const float *dout,
 			sl_matmul_ld(dk, 3 * C, da, T, q, 3 * C, SL_TRANS_T, SL_TRANS_N, T, hs, T,
 			             scale, 1.0f);
 		}
+}
+
+/* Which path, by shape (measured on AMD Zen 5, one thread, OpenBLAS's
+ * AVX-512 kernels; B = 6, 4 heads, forward + backward): the kernel for
+ * head sizes 16 and 32, where it takes 0.6-0.8 of the GEMM path's time
+ * at T = 64, 128 and 256; sgemm for the rest, where the kernel was
+ * slower (hs = 64: 1.4-2.1x the time; other sizes, which take its
+ * generic loops, 2-4x).  T up to 1024 keeps its stack buffers small. */
+static int use_kernel(int T, int hs)
+{
+	return (hs == 16 || hs == 32) && T <= 1024;
+}
+
+/* out (B,T,C); att (B,NH,T,T) cache; qkv (B,T,3C) */
+void sl_attention_forward(float *out, float *att, const float *qkv, int B, int T,
+                          int C, int NH)
+{
+	SL_ASSERT(C % NH == 0);
+	if (use_kernel(T, C / NH))
+		attn_fwd(out, att, qkv, B, T, C, NH);
+	else
+		gemm_forward(out, att, qkv, B, T, C, NH);
+}
+
+/* dqkv (B,T,3C) += ...; scratch (T,T) floats; dout (B,T,C) */
+void sl_attention_backward(float *dqkv, float *scratch, const float *dout,
+                           const float *qkv, const float *att, int B, int T, int C,
+                           int NH)
+{
+	SL_ASSERT(C % NH == 0);
+	if (use_kernel(T, C / NH))
+		attn_bwd(dqkv, scratch, dout, qkv, att, B, T, C, NH);
+	else
+		gemm_backward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
 }
 
 /* out (n) = a + b; the backward of a sum passes dout to both inputs. */
