@@ -137,8 +137,9 @@ static void linear(float *out, const float *in, const float *w, const float *bia
 }
 
 /* Attention of m queries (rows n..n+m-1) over the cached keys and values
- * of block l.  qkv (m,3C) -> atty (m,C).  The same arithmetic as
- * sl_attention_forward: scaled products by sgemm, a float softmax. */
+ * of block l.  qkv (m,3C) -> atty (m,C).  The same sums as
+ * sl_attention_forward (scaled products, a float softmax), by sgemm and
+ * expf here: not the same bits, within float rounding (tests/unit/kvcache.c). */
 static void attend(struct sl_gpt_kv *c, int l, int m)
 {
 	const struct sl_gpt *g = c->g;
