@@ -16,8 +16,7 @@
  * not written: the update forms it again piece by piece in cache, clips
  * it and steps the optimizer (the block's sum is read twice but never
  * written), and sl_gpt_run_grad writes it into P.grad for a caller who
- * wants it there.
- * Dropout masks are drawn per element of the whole batch
+ * wants it there.  Dropout masks are drawn per element of the whole batch
  * (sl_gpt_forward_part), so they do not depend on the split at all.
  *
  * Evaluation splits the same way; each position's loss is computed by the
