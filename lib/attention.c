@@ -121,7 +121,7 @@ VM_KERNEL(causal_softmax_bwd, (float *da, const float *a, int T), da, a, T)
  * time over t >= j. */
 #define AT_W VM_LANES
 #define AT_R 8
-#define AT_M 4
+#define AT_M 8
 #define AT_MAXHS 32
 
 /* yt (hs,Tp) = y (T,hs; row stride ld) transposed, columns T..Tp zero */
@@ -479,15 +479,27 @@ static void gemm_backward(float *dqkv, float *scratch, const float *dout, const 
 		}
 }
 
-/* Which path, by shape (measured on AMD Zen 5, one thread, OpenBLAS's
- * AVX-512 kernels; B = 6, 4 heads, forward + backward): the kernel for
- * head sizes 16 and 32, where it takes 0.6-0.8 of the GEMM path's time
- * at T = 64, 128 and 256; sgemm for the rest, where the kernel was
- * slower (hs = 64: 1.4-2.1x the time; other sizes, which take its
- * generic loops, 2-4x).  T up to 1024 keeps its stack buffers small. */
+/* Which path, by shape and CPU (measured on AMD Zen 5, one thread,
+ * OpenBLAS's AVX-512 kernels; B = 6, 4 heads, forward + backward): the
+ * kernel for head sizes 16 and 32, where it takes 0.6-0.8 of the GEMM
+ * path's time at T = 64, 128 and 256; sgemm for the rest, where the
+ * kernel was slower (hs = 64: 1.4-2.1x the time; other sizes, which take
+ * its generic loops, 2-4x); T beyond 256, not measured, keeps to sgemm
+ * too.  Only where its AVX-512 build runs: its AVX2 build took 1.3-1.8x
+ * the time of sgemm with OpenBLAS's AVX2 (Haswell) kernels, B = 12, T =
+ * 64, hs = 32.  Sanitizer builds take its plain build, so that the
+ * sanitizers check its loops. */
 static int use_kernel(int T, int hs)
 {
-	return (hs == 16 || hs == 32) && T <= 1024;
+	if (!((hs == 16 || hs == 32) && T <= 256))
+		return 0;
+#if defined(__SANITIZE_ADDRESS__)
+	return 1;
+#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+	return __builtin_cpu_supports("avx512f");
+#else
+	return 0;
+#endif
 }
 
 /* out (B,T,C); att (B,NH,T,T) cache; qkv (B,T,3C) */
