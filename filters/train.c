@@ -140,8 +140,9 @@ struct trainer;
 /* The model-specific parts of the loop.  step runs forward and backward
  * over step's batch, leaving the gradient of its mean loss for update (and
  * for grad, which sums it into P->grad when clipping needs it whole; NULL
- * when step leaves it there); *rows gets the batch's rows.  evaluate
- * measures the validation data: its loss and the chosen metric. */
+ * when step leaves it there, or when clip_update clips without it: the GPT
+ * runner never writes the summed gradient); *rows gets the batch's rows.
+ * evaluate measures the validation data: its loss and the chosen metric. */
 struct kind {
 	float (*step)(struct trainer *T, int64_t step, uint64_t seed, int *rows);
 	void (*grad)(struct trainer *T);
