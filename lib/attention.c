@@ -173,33 +173,46 @@ VM_INLINE void at_scores(int fused, float *s, const float *x, int ldx, const flo
 	}
 }
 
-/* arow[0..T) = softmax of s[0..n), zero from n; s holds whole blocks.
- * The same steps and sums as causal_softmax, the tail masked by index. */
-VM_INLINE void at_softmax_row(int fused, float *arow, float *s, int n, int T)
+/* rows a[t0 + r][0..T), r < nr = softmax of s[r][0..t0 + r], zero after;
+ * s (nr,Tp) holds whole blocks.  The same steps and sums as
+ * causal_softmax, the tail masked by index, each step over all the rows
+ * before the next (their chains overlap). */
+VM_INLINE void at_softmax_rows(int fused, float *a, float *s, int t0, int nr, int T, int Tp)
 {
-	float acc[AT_W] = {0}, mx, sum;
-	uint32_t kmax = 0;
-	int nb = (n + AT_W - 1) / AT_W * AT_W;
+	float mx[AT_R], sum[AT_R];
 
-	for (int j = 0; j < nb; j++) {
-		/* zero (below every key) past n: a mask, which vectorises */
-		uint32_t k = vm_key(s[j]) & (0u - (uint32_t)(j < n));
-		kmax = k > kmax ? k : kmax;
-	}
-	mx = vm_unkey(kmax);
-	for (int jb = 0; jb < n; jb += AT_W)
-		for (int l = 0; l < AT_W; l++) {
-			float x = s[jb + l] - mx, e;
-			/* a float select, which GCC does vectorise here; NaN stays */
-			x = x < -87.0f ? -87.0f : x;
-			e = vm_exp(x, fused);
-			e = jb + l < n ? e : 0.0f;
-			s[jb + l] = e;
-			acc[l] += e;
+	for (int r = 0; r < nr; r++) {
+		const float *sr = s + (size_t)r * Tp;
+		int n = t0 + r + 1, nb = (n + AT_W - 1) / AT_W * AT_W;
+		uint32_t kmax = 0;
+		for (int j = 0; j < nb; j++) {
+			/* zero (below every key) past n: a mask, which vectorises */
+			uint32_t k = vm_key(sr[j]) & (0u - (uint32_t)(j < n));
+			kmax = k > kmax ? k : kmax;
 		}
-	sum = vm_lanes_total(acc);
-	for (int j = 0; j < T; j++)
-		arow[j] = j < n ? s[j] / sum : 0.0f;
+		mx[r] = vm_unkey(kmax);
+	}
+	for (int r = 0; r < nr; r++) {
+		float *sr = s + (size_t)r * Tp, acc[AT_W] = {0}, m = mx[r];
+		int n = t0 + r + 1;
+		for (int jb = 0; jb < n; jb += AT_W)
+			for (int l = 0; l < AT_W; l++) {
+				float x = sr[jb + l] - m, e;
+				/* a float select, which GCC does vectorise here; NaN stays */
+				x = x < -87.0f ? -87.0f : x;
+				e = vm_exp(x, fused);
+				e = jb + l < n ? e : 0.0f;
+				sr[jb + l] = e;
+				acc[l] += e;
+			}
+		sum[r] = vm_lanes_total(acc);
+	}
+	for (int r = 0; r < nr; r++) {
+		float *arow = a + (size_t)(t0 + r) * T, *sr = s + (size_t)r * Tp, d = sum[r];
+		int n = t0 + r + 1;
+		for (int j = 0; j < T; j++)
+			arow[j] = j < n ? sr[j] / d : 0.0f;
+	}
 }
 
 /* dr[0..T) = a * (s - sum(a * s)) over [0..n), zero from n, as
@@ -342,9 +355,7 @@ VM_INLINE void at_head_fwd(int fused, float *out, int ldo, float *a, const float
 	for (int t0 = 0; t0 < T; t0 += AT_R) {
 		int nr = T - t0 < AT_R ? T - t0 : AT_R;
 		at_scores(fused, s, q, ld, kt, Tp, t0, nr, t0 + nr, hs, scale);
-		for (int r = 0; r < nr; r++)
-			at_softmax_row(fused, a + (size_t)(t0 + r) * T, s + (size_t)r * Tp,
-			               t0 + r + 1, T);
+		at_softmax_rows(fused, a, s, t0, nr, T, Tp);
 		at_mix(fused, out, ldo, 0, 1.0f, a, T, v, ld, t0, t0 + nr, hs);
 	}
 }
