@@ -29,6 +29,7 @@
  * smaller one (a->B is set per call; every buffer is laid out by it).
  */
 #include "sluice.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -129,13 +130,6 @@ static void step_job(void *arg, int wi, int nw)
 	                (float)b / (float)r->b);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
-
 VECTOR_CLONES
 static void add2(float *restrict out, const float *restrict x, const float *restrict y,
                  size_t n)
@@ -164,29 +158,14 @@ static void sum_range(const struct sl_gpt_run *r, float *out, size_t a, size_t b
 		add_to(out, r->w[k].grad + a, b - a);
 }
 
-/* acc[i % LANES] += g[i]^2 in double, as sl_sum_squares (lib/optim.c)
- * but continued over pieces. */
-#define LANES 16
-VECTOR_CLONES
-static void sq_lanes(double *restrict acc, const float *restrict g, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + LANES <= n; i += LANES)
-		for (int k = 0; k < LANES; k++)
-			acc[k] += (double)g[i + k] * g[i + k];
-	for (; i < n; i++)
-		acc[i % LANES] += (double)g[i] * g[i];
-}
-
 /* Sum of squares of the workers' blocks' sum over a share of the
- * elements, for clipping: element e0 + i in lane i % LANES (pieces are
- * multiples of LANES long), the lanes added pairwise at the end. */
+ * elements, for clipping: element e0 + i in lane i % 16 (pieces are
+ * multiples of 16 long), the lanes added pairwise at the end. */
 #define PIECE 4096
 static void norm_job(void *arg, int wi, int nw)
 {
 	struct sl_gpt_run *r = arg;
-	double acc[LANES] = {0};
+	double acc[SL_SQ_LANES] = {0};
 	float buf[PIECE];
 	size_t e0, e1;
 
@@ -198,12 +177,9 @@ static void norm_job(void *arg, int wi, int nw)
 	for (size_t a = e0; a < e1; a += PIECE) {
 		size_t b = a + PIECE < e1 ? a + PIECE : e1;
 		sum_range(r, buf, a, b);
-		sq_lanes(acc, buf, b - a);
+		sl_sum_squares_add(acc, buf, b - a);
 	}
-	for (int w = LANES / 2; w >= 1; w /= 2)
-		for (int k = 0; k < w; k++)
-			acc[k] += acc[k + w];
-	r->sq[wi] = acc[0];
+	r->sq[wi] = sl_sum_squares_total(acc);
 }
 
 /* P.grad = the blocks' sum, over a share of the elements. */

@@ -286,13 +286,6 @@ void sl_dropout_backward(float *din, const float *dout, const float *mask,
  * built for AVX-512, AVX2 and plain SSE2 (no multiply-adds here, so all
  * three give the same bits), one picked at load time. */
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
-
 // in (B,C), weight (C), bias (C) -> out (B,C); caches mean (B), rstd (B)
 VECTOR_CLONES
 void sl_layernorm_forward(float *out, float *mean, float *rstd,

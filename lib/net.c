@@ -34,6 +34,7 @@
  * gradient block as large as the parameters.
  */
 #include "sluice.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -41,13 +42,6 @@
 
 /* Loops built for AVX-512, AVX2 and plain SSE2, one picked at load time
  * (as in layers.c). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
-
 static const char *const layer_names[] = {
     [SL_LAYER_LINEAR] = "linear",   [SL_LAYER_RELU] = "relu",
     [SL_LAYER_GELU] = "gelu",       [SL_LAYER_TANH] = "tanh",

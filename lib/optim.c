@@ -31,6 +31,7 @@
  * (Adam was a tenth of an MLP step on Fashion-MNIST in plain SSE.)
  */
 #include "sluice.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -69,13 +70,6 @@ const char *sl_optim_name(enum sl_optim_kind kind)
 	SL_ASSERT((size_t)kind < sizeof names / sizeof *names);
 	return names[kind];
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 /* The loops without L1: g = grad + l2 * p, the rest as in update() below,
  * term for term (dropping update()'s zero L1 term can change only the sign
@@ -227,26 +221,36 @@ void sl_optim_step(struct sl_optim *o, float *param, float *m, float *v,
 	       grad + ndecay, n - ndecay, 0.0f, 0.0f, 1.0f);
 }
 
-/* The squares in SQ_LANES double lanes (element i in lane i % SQ_LANES),
+/* The squares in SL_SQ_LANES double lanes (element i in lane i % 16),
  * added pairwise at the end: a fixed order that vectorises, where one
  * running sum is a chain of dependent adds (4 cycles an element, a few
  * percent of a GPT step).  A float's square is exact in double. */
-#define SQ_LANES 16
 VECTOR_CLONES
-double sl_sum_squares(const float *x, size_t n)
+void sl_sum_squares_add(double *restrict acc, const float *restrict x, size_t n)
 {
-	double acc[SQ_LANES] = {0};
 	size_t i;
 
-	for (i = 0; i + SQ_LANES <= n; i += SQ_LANES)
-		for (int k = 0; k < SQ_LANES; k++)
+	for (i = 0; i + SL_SQ_LANES <= n; i += SL_SQ_LANES)
+		for (int k = 0; k < SL_SQ_LANES; k++)
 			acc[k] += (double)x[i + k] * x[i + k];
 	for (; i < n; i++)
-		acc[i % SQ_LANES] += (double)x[i] * x[i];
-	for (int w = SQ_LANES / 2; w >= 1; w /= 2)
+		acc[i % SL_SQ_LANES] += (double)x[i] * x[i];
+}
+
+double sl_sum_squares_total(double *acc)
+{
+	for (int w = SL_SQ_LANES / 2; w >= 1; w /= 2)
 		for (int k = 0; k < w; k++)
 			acc[k] += acc[k + w];
 	return acc[0];
+}
+
+double sl_sum_squares(const float *x, size_t n)
+{
+	double acc[SL_SQ_LANES] = {0};
+
+	sl_sum_squares_add(acc, x, n);
+	return sl_sum_squares_total(acc);
 }
 
 float sl_clip_grad_norm(float *grad, size_t n, float max_norm)

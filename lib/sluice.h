@@ -770,6 +770,13 @@ float sl_clip_grad_norm(float *grad, size_t n, float max_norm);
 /* The sum of x[i]^2 in double, in a fixed order: element i in lane i % 16,
  * the 16 lanes added pairwise (8 + 8, 4 + 4, 2 + 2, 1 + 1). */
 double sl_sum_squares(const float *x, size_t n);
+/* The same in parts: sl_sum_squares_add adds x[i]^2 into acc[i % 16]
+ * (a sum over pieces keeps its lanes when every piece but the last is a
+ * multiple of 16 long); sl_sum_squares_total adds the lanes pairwise (acc
+ * is used up).  acc holds SL_SQ_LANES doubles, zeroed to start. */
+#define SL_SQ_LANES 16
+void sl_sum_squares_add(double *acc, const float *x, size_t n);
+double sl_sum_squares_total(double *acc);
 
 /* --------------------------------------------------------------- sched */
 

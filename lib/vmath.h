@@ -1,9 +1,9 @@
 /*
  * vmath.h - inline math for the tensor core's element-wise loops (GELU,
  * the attention softmax): e^x without libm, a fixed-order float sum, an
- * order-preserving integer key for float maxima, and VM_KERNEL, which
- * builds a loop for AVX-512, for AVX2 with FMA and plain, and picks one
- * per call by what the CPU has.  Internal to lib/; not installed.
+ * order-preserving integer key for float maxima, VECTOR_CLONES, and
+ * VM_KERNEL, which builds a loop for AVX-512, for AVX2 with FMA and plain,
+ * and picks one per call by what the CPU has.  Internal to lib/; not installed.
  *
  * Why not libm and target_clones alone: expf and erff are calls that no
  * compiler vectorises, and a polynomial wants fused multiply-adds (half
@@ -102,6 +102,17 @@ VM_INLINE float vm_lanes_total(const float *acc)
 		s[k] += s[k + VM_LANES / 4];
 	return (s[0] + s[2]) + (s[1] + s[3]);
 }
+
+/* VECTOR_CLONES: a loop without multiply-adds (the same bits in every
+ * build) compiled for AVX-512, AVX2 and plain SSE2, one picked at load
+ * time (GCC's target_clones); a plain function elsewhere and under the
+ * sanitizers. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
 
 /* VM_KERNEL(name, (params), args...) defines static void name(params)
  * from an always-inline body name_body(int fused, args...): it runs the

@@ -9,6 +9,9 @@
 #   ok_rc NAME WANT        passes when the last run's status was WANT
 #   like NAME GOT REGEX    passes when GOT matches the extended regex
 #   pass NAME / fail NAME  unconditional outcomes for tests computed by hand
+#   trail FILE             for a stream ending in a --trailer header: whether the
+#                          last object is a header with the first's fields, how
+#                          many headers, and the counts of the last one's lineage
 #   done_testing           prints the plan and sets the exit status
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +58,13 @@ like() {
 		fail "$1"
 		diag "got:" "$2" "want match for: $3"
 	fi
+}
+
+trail() {
+	/usr/bin/python3 -c 'import msgpack,sys
+objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+t = objs[-1]
+print(isinstance(t, dict) and t["fields"] == objs[0]["fields"], sum(isinstance(o, dict) for o in objs), [e.get("counts") for e in t["lineage"]])' "$1"
 }
 
 done_testing() {

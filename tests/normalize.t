@@ -79,14 +79,7 @@ ok_rc "pack with a missing value: exit 1" 1
 like "pack error names the record and field" "$(cat "$T/err")" 'record 2: field "x": a missing value cannot be packed'
 
 # --apply --trailer: the header once more at the end, its lineage entry
-# with the counts.  trail FILE: whether the last object is a header with
-# the first's fields, how many headers, and the last header's counts.
-trail() {
-	$PY -c 'import msgpack,sys
-objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
-t = objs[-1]
-print(isinstance(t, dict) and t["fields"] == objs[0]["fields"], sum(isinstance(o, dict) for o in objs), [e.get("counts") for e in t["lineage"]])' "$1"
-}
+# with the counts (trail, tests/lib.sh, reads them back).
 # asline FILE: the trailer's counts written as the stderr line is
 asline() {
 	$PY -c 'import msgpack,sys
