@@ -11,9 +11,9 @@
  *   im2col and col2im work a row at a time: for each kernel offset and
  *   output row, the valid output columns are computed once, so the inner
  *   loop is a plain copy (a memcpy at stride 1) or add, with no test;
- *   the ReLU is applied in place to the convolution's output, and its
- *   backward reads that output (positive exactly where the input was);
- *   pooling 2x2 windows is unrolled and branch-free.
+ *   the ReLU is applied as the 2x2 windows are pooled (one pass, unrolled
+ *   and branch-free), and its backward reads the pooled value at each
+ *   winner (positive exactly where the input was).
  *
  * The results are bit-identical to sl_conv2d_forward, sl_relu_forward and
  * sl_maxpool2d_forward (K = S = 2) run one after the other, and to their
@@ -45,9 +45,15 @@ static void valid_cols(const struct sl_conv2d *c, int kw, int *lo, int *hi)
 {
 	int a = c->pad - kw, l, h;
 
-	/* smallest ow with ow*stride >= a, largest with ow*stride <= a + W - 1 */
-	l = a <= 0 ? 0 : (a + c->stride - 1) / c->stride;
-	h = a + c->W - 1 < 0 ? -1 : (a + c->W - 1) / c->stride;
+	/* smallest ow with ow*stride >= a, largest with ow*stride <= a + W - 1
+	 * (without the divisions at stride 1: this runs per kernel row) */
+	if (c->stride == 1) {
+		l = a <= 0 ? 0 : a;
+		h = a + c->W - 1 < 0 ? -1 : a + c->W - 1;
+	} else {
+		l = a <= 0 ? 0 : (a + c->stride - 1) / c->stride;
+		h = a + c->W - 1 < 0 ? -1 : (a + c->W - 1) / c->stride;
+	}
 	if (h > c->OW - 1)
 		h = c->OW - 1;
 	*lo = l < c->OW ? l : c->OW;
@@ -185,27 +191,37 @@ static void col2im_rows(float *din, const float *col, const struct sl_conv2d *c)
 			}
 }
 
-/* The pool reads the ReLU's output, which is never NaN (the ReLU maps NaN
- * to 0), so the NaN rule of sl_maxpool2d_forward never fires and plain
- * comparisons, first wins on a tie, give its result.  Written without
- * branches, so the compiler can vectorise a row. */
-// x: two rows of the plane (r0, r1) -> y, am: one row of PW outputs
-static void pool_row(float *y, int32_t *am, const float *r0, const float *r1,
-                     int i0, int OW, int PW)
+/* The ReLU and the 2x2 pool of one (OH,OW) plane x, in one pass: y
+ * (OH/2,OW/2) gets each window's largest ReLU output, am its index in the
+ * plane.  The ReLU's values (x > 0 ? x : +0, so never NaN) are compared as
+ * sl_maxpool2d_forward compares them, the first winning a tie; its NaN
+ * rule never fires on them.  Written without branches. */
+static void relu_pool_plane(float *restrict y, int32_t *restrict am,
+                            const float *restrict x, int OH, int OW)
 {
-	for (int pw = 0; pw < PW; pw++) {
-		float a = r0[2 * pw], b = r0[2 * pw + 1], c = r1[2 * pw], d = r1[2 * pw + 1];
-		int32_t ia = i0 + 2 * pw, ib = ia + 1, ic = ia + OW, id = ic + 1;
-		float m = a;
-		int32_t im = ia;
-		im = b > m ? ib : im;
-		m = b > m ? b : m;
-		im = c > m ? ic : im;
-		m = c > m ? c : m;
-		im = d > m ? id : im;
-		m = d > m ? d : m;
-		y[pw] = m;
-		am[pw] = im;
+	int PH = OH / 2, PW = OW / 2;
+
+	for (int ph = 0; ph < PH; ph++) {
+		const float *r0 = x + (size_t)2 * ph * OW, *r1 = r0 + OW;
+		float *yr = y + (size_t)ph * PW;
+		int32_t *ar = am + (size_t)ph * PW, i0 = 2 * ph * OW;
+		for (int pw = 0; pw < PW; pw++) {
+			float a = r0[2 * pw], b = r0[2 * pw + 1];
+			float c = r1[2 * pw], d = r1[2 * pw + 1];
+			int32_t ia = i0 + 2 * pw, im = ia;
+			float m;
+			a = a > 0.0f ? a : 0.0f, b = b > 0.0f ? b : 0.0f;
+			c = c > 0.0f ? c : 0.0f, d = d > 0.0f ? d : 0.0f;
+			m = a;
+			im = b > m ? ia + 1 : im;
+			m = b > m ? b : m;
+			im = c > m ? ia + OW : im;
+			m = c > m ? c : m;
+			im = d > m ? ia + OW + 1 : im;
+			m = d > m ? d : m;
+			yr[pw] = m;
+			ar[pw] = im;
+		}
 	}
 }
 
@@ -230,14 +246,9 @@ void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const flo
 		}
 		sl_matmul(o, w, cb, SL_TRANS_N, SL_TRANS_N, c->OC, (int)N, (int)K, 1.0f,
 		          beta);
-		sl_relu_forward(o, o, (size_t)c->OC * N);
 		for (int oc = 0; oc < c->OC; oc++) {
-			const float *x = o + (size_t)oc * N;
-			float *y = out + ((size_t)b * c->OC + oc) * PH * PW;
-			int32_t *am = argmax + ((size_t)b * c->OC + oc) * PH * PW;
-			for (int ph = 0; ph < PH; ph++)
-				pool_row(y + ph * PW, am + ph * PW, x + 2 * ph * c->OW,
-				         x + (2 * ph + 1) * c->OW, 2 * ph * c->OW, c->OW, PW);
+			size_t at = ((size_t)b * c->OC + oc) * PH * PW;
+			relu_pool_plane(out + at, argmax + at, o + (size_t)oc * N, c->OH, c->OW);
 		}
 	}
 }
