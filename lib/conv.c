@@ -99,17 +99,14 @@ void sl_conv2d_forward(float *out, float *col, const float *in, const float *w,
 
 	for (int b = 0; b < B; b++) {
 		float *o = out + (size_t)b * c->OC * N, *cb = col + (size_t)b * K * N;
-		float beta = 0.0f;
 
 		im2col(cb, in + (size_t)b * c->IC * c->H * c->W, c);
 		if (bias) {
 			for (int oc = 0; oc < c->OC; oc++)
 				for (size_t j = 0; j < N; j++)
 					o[oc * N + j] = bias[oc];
-			beta = 1.0f;
 		}
-		sl_matmul(o, w, cb, SL_TRANS_N, SL_TRANS_N, c->OC, (int)N, (int)K,
-		          1.0f, beta);
+		sl_conv_gemm_fwd(o, w, cb, c->OC, (int)N, (int)K, bias != NULL);
 	}
 }
 
@@ -124,8 +121,7 @@ void sl_conv2d_backward(float *din, float *dw, float *dbias, const float *dout,
 	for (int b = 0; b < B; b++) {
 		const float *d = dout + (size_t)b * c->OC * N;
 
-		sl_matmul(dw, d, col + (size_t)b * K * N, SL_TRANS_N, SL_TRANS_T,
-		          c->OC, (int)K, (int)N, 1.0f, 1.0f);
+		sl_conv_gemm_dw(dw, d, col + (size_t)b * K * N, c->OC, (int)N, (int)K);
 		if (dbias)
 			for (int oc = 0; oc < c->OC; oc++) {
 				float s = 0.0f;
@@ -134,8 +130,7 @@ void sl_conv2d_backward(float *din, float *dw, float *dbias, const float *dout,
 				dbias[oc] += s;
 			}
 		if (din) {
-			sl_matmul(dcol, w, d, SL_TRANS_T, SL_TRANS_N, (int)K, (int)N,
-			          c->OC, 1.0f, 0.0f);
+			sl_conv_gemm_dcol(dcol, w, d, c->OC, (int)N, (int)K);
 			col2im(din + (size_t)b * c->IC * c->H * c->W, dcol, c);
 		}
 	}

@@ -235,17 +235,13 @@ void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const flo
 
 	SL_ASSERT(c->OH >= 2 && c->OW >= 2);
 	for (int b = 0; b < B; b++) {
-		float beta = 0.0f;
-
 		im2col(cb, in + (size_t)b * c->IC * c->H * c->W, c);
 		if (bias) {
 			for (int oc = 0; oc < c->OC; oc++)
 				for (size_t j = 0; j < N; j++)
 					o[oc * N + j] = bias[oc];
-			beta = 1.0f;
 		}
-		sl_matmul(o, w, cb, SL_TRANS_N, SL_TRANS_N, c->OC, (int)N, (int)K, 1.0f,
-		          beta);
+		sl_conv_gemm_fwd(o, w, cb, c->OC, (int)N, (int)K, bias != NULL);
 		for (int oc = 0; oc < c->OC; oc++) {
 			size_t at = ((size_t)b * c->OC + oc) * PH * PW;
 			relu_pool_plane(out + at, argmax + at, o + (size_t)oc * N, c->OH, c->OW);
@@ -335,13 +331,11 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 			unpool_relu(dconv + (size_t)oc * N, dout + at, argmax + at, out + at, P);
 		}
 		im2col(col, x, c);
-		sl_matmul(dw, dconv, col, SL_TRANS_N, SL_TRANS_T, c->OC, (int)K, (int)N, 1.0f,
-		          1.0f);
+		sl_conv_gemm_dw(dw, dconv, col, c->OC, (int)N, (int)K);
 		if (dbias)
 			bias_sums(dbias, dconv, c->OC, N);
 		if (din) { /* the columns are done with: their gradient goes there */
-			sl_matmul(col, w, dconv, SL_TRANS_T, SL_TRANS_N, (int)K, (int)N, c->OC,
-			          1.0f, 0.0f);
+			sl_conv_gemm_dcol(col, w, dconv, c->OC, (int)N, (int)K);
 			col2im_rows(din + (size_t)b * c->IC * c->H * c->W, col, c);
 		}
 	}

@@ -1297,6 +1297,19 @@ int sl_loaded_open(struct sl_loaded *L, const char *path, char *err,
                    size_t errcap);
 void sl_loaded_free(struct sl_loaded *L);
 
+/* ============================================================ convgemm
+ * The three per-image products of a convolution in im2col form
+ * (lib/convgemm.c): AVX-512 register tiles read straight from the
+ * operands where the CPU has it, sl_matmul elsewhere.  All row-major:
+ *   fwd:  o (M,N) = w (M,K) col (K,N), plus o's old values when acc
+ *   dcol: dcol (K,N) = w (M,K)^T d (M,N)
+ *   dw:   dw (M,K) += d (M,N) col (K,N)^T
+ */
+void sl_conv_gemm_fwd(float *o, const float *w, const float *col, int M, int N, int K,
+                      int acc);
+void sl_conv_gemm_dcol(float *dcol, const float *w, const float *d, int M, int N, int K);
+void sl_conv_gemm_dw(float *dw, const float *d, const float *col, int M, int N, int K);
+
 /* =========================================================== convblock
  *
  * conv2d -> ReLU -> 2x2 max-pool (stride 2) over NCHW images as one pair
