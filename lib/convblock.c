@@ -225,6 +225,172 @@ static void relu_pool_plane(float *restrict y, int32_t *restrict am,
 	}
 }
 
+/* ----------------------------------------------- the same, in AVX-512
+ * The block's planes are small (rows of 7 to 28 floats), too short for
+ * the compiler's vector loops, which the pool and unpool would need
+ * anyway to split even and odd columns.  Here one masked vector takes up
+ * to 16 windows of a row pair: the even and odd columns are separated by
+ * permutes, the compare-and-select chain runs on whole vectors, and the
+ * unpool writes every element (no zeroing pass, no scatter).  Same
+ * operations as the scalar versions, element by element, so the same
+ * bits (the block's test runs whichever the CPU takes). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define CB_AVX512 1
+#include <immintrin.h>
+#define T512 __attribute__((target("avx512f")))
+
+/* lanes [0, n) of 16 */
+T512 static inline __mmask16 lanes16(int n)
+{
+	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* relu_pool_plane for the OC planes of one image: x (OC,OH,OW) */
+T512 static void relu_pool_avx512(float *restrict y, int32_t *restrict am,
+                                  const float *restrict x, int OC, int OH, int OW)
+{
+	int PH = OH / 2, PW = OW / 2;
+	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
+	                                       24, 26, 28, 30);
+	const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+	const __m512 zero = _mm512_setzero_ps();
+
+	for (int oc = 0; oc < OC; oc++)
+		for (int ph = 0; ph < PH; ph++) {
+			const float *r0 = x + ((size_t)oc * OH + 2 * ph) * OW, *r1 = r0 + OW;
+			size_t at = ((size_t)oc * PH + ph) * PW;
+			for (int p0 = 0; p0 < PW; p0 += 16) {
+				int n = PW - p0 < 16 ? PW - p0 : 16;
+				__mmask16 lo = lanes16(2 * n), hi = lanes16(2 * n - 16), k;
+				__m512 t0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * p0);
+				__m512 t1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * p0 + 16);
+				__m512 u0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * p0);
+				__m512 u1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * p0 + 16);
+				/* max(v, 0) gives the second operand, +0, for a NaN or
+				 * a zero of either sign: v > 0 ? v : +0 exactly */
+				__m512 a = _mm512_max_ps(_mm512_permutex2var_ps(t0, even, t1), zero);
+				__m512 b = _mm512_max_ps(_mm512_permutex2var_ps(t0, odd, t1), zero);
+				__m512 c = _mm512_max_ps(_mm512_permutex2var_ps(u0, even, u1), zero);
+				__m512 d = _mm512_max_ps(_mm512_permutex2var_ps(u0, odd, u1), zero);
+				__m512i ia = _mm512_add_epi32(_mm512_set1_epi32(2 * ph * OW + 2 * p0),
+				                              even);
+				__m512i im = ia;
+				__m512 m = a;
+				k = _mm512_cmp_ps_mask(b, m, _CMP_GT_OQ);
+				im = _mm512_mask_add_epi32(im, k, ia, _mm512_set1_epi32(1));
+				m = _mm512_mask_mov_ps(m, k, b);
+				k = _mm512_cmp_ps_mask(c, m, _CMP_GT_OQ);
+				im = _mm512_mask_add_epi32(im, k, ia, _mm512_set1_epi32(OW));
+				m = _mm512_mask_mov_ps(m, k, c);
+				k = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ);
+				im = _mm512_mask_add_epi32(im, k, ia, _mm512_set1_epi32(OW + 1));
+				m = _mm512_mask_mov_ps(m, k, d);
+				_mm512_mask_storeu_ps(y + at + p0, lanes16(n), m);
+				_mm512_mask_storeu_epi32(am + at + p0, lanes16(n), im);
+			}
+		}
+}
+
+/* unpool_relu for the OC planes of one image, every element of dx
+ * (OC,OH,OW) written: +0, or at a winner 0 + dy where y > 0 */
+T512 static void unpool_relu_avx512(float *restrict dx, const float *restrict dy,
+                                    const int32_t *restrict am, const float *restrict y,
+                                    int OC, int OH, int OW)
+{
+	int PH = OH / 2, PW = OW / 2;
+	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
+	                                       24, 26, 28, 30);
+	const __m512i ilo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6,
+	                                      22, 7, 23);
+	const __m512i ihi = _mm512_add_epi32(ilo, _mm512_set1_epi32(8));
+	const __m512 zero = _mm512_setzero_ps();
+
+	for (int oc = 0; oc < OC; oc++) {
+		float *plane = dx + (size_t)oc * OH * OW;
+		for (int ph = 0; ph < PH; ph++) {
+			float *d0 = plane + (size_t)2 * ph * OW, *d1 = d0 + OW;
+			size_t at = ((size_t)oc * PH + ph) * PW;
+			for (int p0 = 0; p0 < PW; p0 += 16) {
+				int n = PW - p0 < 16 ? PW - p0 : 16;
+				__mmask16 kn = lanes16(n), lo = lanes16(2 * n), hi = lanes16(2 * n - 16);
+				__m512 g = _mm512_add_ps(zero, _mm512_maskz_loadu_ps(kn, dy + at + p0));
+				__m512 yv = _mm512_maskz_loadu_ps(kn, y + at + p0);
+				__m512 v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ), g);
+				__m512i kk = _mm512_sub_epi32(
+				        _mm512_maskz_loadu_epi32(kn, am + at + p0),
+				        _mm512_add_epi32(_mm512_set1_epi32(2 * ph * OW + 2 * p0), even));
+				__m512 e0 = _mm512_maskz_mov_ps(
+				        _mm512_cmpeq_epi32_mask(kk, _mm512_setzero_si512()), v);
+				__m512 e1 = _mm512_maskz_mov_ps(
+				        _mm512_cmpeq_epi32_mask(kk, _mm512_set1_epi32(1)), v);
+				__m512 e2 = _mm512_maskz_mov_ps(
+				        _mm512_cmpeq_epi32_mask(kk, _mm512_set1_epi32(OW)), v);
+				__m512 e3 = _mm512_maskz_mov_ps(
+				        _mm512_cmpeq_epi32_mask(kk, _mm512_set1_epi32(OW + 1)), v);
+				_mm512_mask_storeu_ps(d0 + 2 * p0, lo, _mm512_permutex2var_ps(e0, ilo, e1));
+				_mm512_mask_storeu_ps(d0 + 2 * p0 + 16, hi,
+				                      _mm512_permutex2var_ps(e0, ihi, e1));
+				_mm512_mask_storeu_ps(d1 + 2 * p0, lo, _mm512_permutex2var_ps(e2, ilo, e3));
+				_mm512_mask_storeu_ps(d1 + 2 * p0 + 16, hi,
+				                      _mm512_permutex2var_ps(e2, ihi, e3));
+			}
+			if (OW % 2)
+				d0[OW - 1] = d1[OW - 1] = 0.0f;
+		}
+		if (OH % 2)
+			for (int ow = 0; ow < OW; ow++)
+				plane[(size_t)(OH - 1) * OW + ow] = 0.0f;
+	}
+}
+
+/* col2im_rows at stride 1, a row of din at a time: the row is loaded
+ * once, every (kh, kw) column row that lands on it is added in registers,
+ * in col2im_rows' order (kh, then kw), and the row is stored once.
+ * (Adding each column row into memory instead stalls on every load that
+ * overlaps the previous, shifted store.)  Lanes a kernel offset does not
+ * reach keep their value (a masked add), as col2im_rows leaves them. */
+T512 static void col2im_avx512(float *din, const float *col, const struct sl_conv2d *c)
+{
+	size_t N = (size_t)c->OH * c->OW;
+
+	for (int ic = 0; ic < c->IC; ic++)
+		for (int ih = 0; ih < c->H; ih++) {
+			float *dst = din + ((size_t)ic * c->H + ih) * c->W;
+			for (int w0 = 0; w0 < c->W; w0 += 16) {
+				__mmask16 kw16 = lanes16(c->W - w0);
+				__m512 acc = _mm512_maskz_loadu_ps(kw16, dst + w0);
+				for (int kh = 0; kh < c->KH; kh++) {
+					int oh = ih + c->pad - kh;
+					if (oh < 0 || oh >= c->OH)
+						continue;
+					for (int kw = 0; kw < c->KW; kw++) {
+						/* dst column iw takes col column iw + pad - kw,
+						 * valid for 0 <= iw + pad - kw < OW */
+						const float *row = col + (((size_t)ic * c->KH + kh) * c->KW + kw) * N +
+						                   (size_t)oh * c->OW;
+						int s = c->pad - kw, lo = -s - w0, hi = c->OW - s - w0;
+						__mmask16 k = (__mmask16)(lanes16(hi) & ~lanes16(lo) & kw16);
+						__m512 v = _mm512_maskz_loadu_ps(
+						        k, (const float *)((uintptr_t)row +
+						                           (uintptr_t)((ptrdiff_t)(w0 + s) *
+						                                       (ptrdiff_t)sizeof *row)));
+						acc = _mm512_mask_add_ps(acc, k, acc, v);
+					}
+				}
+				_mm512_mask_storeu_ps(dst + w0, kw16, acc);
+			}
+		}
+}
+
+static int avx512(void)
+{
+	return __builtin_cpu_supports("avx512f");
+}
+#else
+#define CB_AVX512 0
+#endif
+
 void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const float *in,
                           const float *w, const float *bias, const struct sl_conv2d *c,
                           int B)
@@ -242,6 +408,13 @@ void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const flo
 					o[oc * N + j] = bias[oc];
 		}
 		sl_conv_gemm_fwd(o, w, cb, c->OC, (int)N, (int)K, bias != NULL);
+#if CB_AVX512
+		if (avx512()) {
+			size_t at = (size_t)b * c->OC * PH * PW;
+			relu_pool_avx512(out + at, argmax + at, o, c->OC, c->OH, c->OW);
+			continue;
+		}
+#endif
 		for (int oc = 0; oc < c->OC; oc++) {
 			size_t at = ((size_t)b * c->OC + oc) * PH * PW;
 			relu_pool_plane(out + at, argmax + at, o + (size_t)oc * N, c->OH, c->OW);
@@ -320,23 +493,44 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 	size_t K = (size_t)c->IC * c->KH * c->KW, N = (size_t)c->OH * c->OW;
 	size_t P = (size_t)(c->OH / 2) * (c->OW / 2);
 	float *dconv = scratch, *col = scratch + (size_t)c->OC * N;
+#if CB_AVX512
+	int fast = avx512();
+#else
+	int fast = 0;
+#endif
 
 	for (int b = 0; b < B; b++) {
 		const float *x = in + (size_t)b * c->IC * c->H * c->W;
 
 		/* unpool, with the ReLU's mask: 0 + d where the output is positive */
-		memset(dconv, 0, (size_t)c->OC * N * sizeof *dconv);
-		for (int oc = 0; oc < c->OC; oc++) {
-			size_t at = ((size_t)b * c->OC + oc) * P;
-			unpool_relu(dconv + (size_t)oc * N, dout + at, argmax + at, out + at, P);
+		if (fast) {
+#if CB_AVX512
+			size_t at = (size_t)b * c->OC * P;
+			unpool_relu_avx512(dconv, dout + at, argmax + at, out + at, c->OC, c->OH,
+			                   c->OW);
+#endif
+		} else {
+			memset(dconv, 0, (size_t)c->OC * N * sizeof *dconv);
+			for (int oc = 0; oc < c->OC; oc++) {
+				size_t at = ((size_t)b * c->OC + oc) * P;
+				unpool_relu(dconv + (size_t)oc * N, dout + at, argmax + at, out + at,
+				            P);
+			}
 		}
 		im2col(col, x, c);
 		sl_conv_gemm_dw(dw, dconv, col, c->OC, (int)N, (int)K);
 		if (dbias)
 			bias_sums(dbias, dconv, c->OC, N);
 		if (din) { /* the columns are done with: their gradient goes there */
+			float *dx = din + (size_t)b * c->IC * c->H * c->W;
 			sl_conv_gemm_dcol(col, w, dconv, c->OC, (int)N, (int)K);
-			col2im_rows(din + (size_t)b * c->IC * c->H * c->W, col, c);
+#if CB_AVX512
+			if (fast && c->stride == 1) {
+				col2im_avx512(dx, col, c);
+				continue;
+			}
+#endif
+			col2im_rows(dx, col, c);
 		}
 	}
 }

@@ -113,5 +113,6 @@ int main(void)
 	check(2, 8, 8, 3, 3, 1, 0, 2, 0);    /* no padding */
 	check(3, 6, 5, 2, 1, 1, 0, 2, 1);    /* 1x1 kernel, a NaN */
 	check(2, 5, 7, 3, 7, 1, 3, 2, 0);    /* 7x7 kernel wider than the image */
+	check(2, 5, 67, 3, 3, 1, 1, 2, 1);   /* rows of 33 windows: three vectors */
 	return done_testing();
 }
