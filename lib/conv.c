@@ -106,7 +106,8 @@ void sl_conv2d_forward(float *out, float *col, const float *in, const float *w,
 				for (size_t j = 0; j < N; j++)
 					o[oc * N + j] = bias[oc];
 		}
-		sl_conv_gemm_fwd(o, w, cb, c->OC, (int)N, (int)K, bias != NULL);
+		sl_gemm_nn(o, (int)N, w, (int)K, SL_TRANS_N, cb, (int)N, c->OC, (int)N, (int)K,
+		           bias != NULL);
 	}
 }
 
@@ -121,7 +122,8 @@ void sl_conv2d_backward(float *din, float *dw, float *dbias, const float *dout,
 	for (int b = 0; b < B; b++) {
 		const float *d = dout + (size_t)b * c->OC * N;
 
-		sl_conv_gemm_dw(dw, d, col + (size_t)b * K * N, c->OC, (int)N, (int)K);
+		sl_gemm_nt_add(dw, (int)K, d, (int)N, col + (size_t)b * K * N, (int)N, c->OC,
+		               (int)K, (int)N);
 		if (dbias)
 			for (int oc = 0; oc < c->OC; oc++) {
 				float s = 0.0f;
@@ -130,7 +132,8 @@ void sl_conv2d_backward(float *din, float *dw, float *dbias, const float *dout,
 				dbias[oc] += s;
 			}
 		if (din) {
-			sl_conv_gemm_dcol(dcol, w, d, c->OC, (int)N, (int)K);
+			sl_gemm_nn(dcol, (int)N, w, (int)K, SL_TRANS_T, d, (int)N, (int)K, (int)N, c->OC,
+			           0);
 			col2im(din + (size_t)b * c->IC * c->H * c->W, dcol, c);
 		}
 	}

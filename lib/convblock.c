@@ -407,7 +407,8 @@ void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const flo
 				for (size_t j = 0; j < N; j++)
 					o[oc * N + j] = bias[oc];
 		}
-		sl_conv_gemm_fwd(o, w, cb, c->OC, (int)N, (int)K, bias != NULL);
+		sl_gemm_nn(o, (int)N, w, (int)K, SL_TRANS_N, cb, (int)N, c->OC, (int)N, (int)K,
+		           bias != NULL);
 #if CB_AVX512
 		if (avx512()) {
 			size_t at = (size_t)b * c->OC * PH * PW;
@@ -518,12 +519,13 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 			}
 		}
 		im2col(col, x, c);
-		sl_conv_gemm_dw(dw, dconv, col, c->OC, (int)N, (int)K);
+		sl_gemm_nt_add(dw, (int)K, dconv, (int)N, col, (int)N, c->OC, (int)K, (int)N);
 		if (dbias)
 			bias_sums(dbias, dconv, c->OC, N);
 		if (din) { /* the columns are done with: their gradient goes there */
 			float *dx = din + (size_t)b * c->IC * c->H * c->W;
-			sl_conv_gemm_dcol(col, w, dconv, c->OC, (int)N, (int)K);
+			sl_gemm_nn(col, (int)N, w, (int)K, SL_TRANS_T, dconv, (int)N, (int)K, (int)N,
+			           c->OC, 0);
 #if CB_AVX512
 			if (fast && c->stride == 1) {
 				col2im_avx512(dx, col, c);

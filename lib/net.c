@@ -466,6 +466,20 @@ static void ws_free(struct ws *w, const struct sl_net *net, int first)
 #define GRAD(net, w, i) ((i) >= 0 ? (w)->grad + (net)->P.t[i].off : NULL)
 #define GOLDEN 0x9e3779b97f4a7c15ULL
 
+/* sl_linear_forward with lib/gemm.c's products (the same for the split
+ * first layer, the other layers and inference): out (B,OC) = in (B,C)
+ * w (OC,C)^T + bias. */
+static void linear_forward(float *out, const float *in, const float *w,
+                           const float *bias, int B, int C, int OC)
+{
+	for (int b = 0; b < B; b++)
+		if (bias)
+			memcpy(out + (size_t)b * OC, bias, (size_t)OC * sizeof *out);
+		else
+			memset(out + (size_t)b * OC, 0, (size_t)OC * sizeof *out);
+	sl_gemm_nt_add(out, OC, in, C, w, C, B, OC, C);
+}
+
 /* Runs layers first.. of the stack on B rows x, the input of layer first;
  * returns the output (B,O).  Dropout is on when train is set; its masks
  * are those of elements row0*width + i of the whole batch. */
@@ -482,8 +496,8 @@ static const float *forward(const struct sl_net *net, struct ws *w,
 
 		switch (l->kind) {
 		case SL_LAYER_LINEAR:
-			sl_linear_forward(out, in, PARAM(net, l->w), PARAM(net, l->b), B, l->in,
-			                  l->out);
+			linear_forward(out, in, PARAM(net, l->w), PARAM(net, l->b), B, l->in,
+			               l->out);
 			break;
 		case SL_LAYER_RELU:
 			sl_relu_forward(out, in, n);
@@ -593,8 +607,8 @@ static void linear_backward_set(float *din, float *dw, float *dbias,
                                 int B, int C, int OC)
 {
 	if (din)
-		sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 0.0f);
-	sl_matmul(dw, dout, in, SL_TRANS_T, SL_TRANS_N, OC, C, B, 1.0f, 0.0f);
+		sl_gemm_nn(din, C, dout, OC, SL_TRANS_N, w, C, B, C, OC, 0);
+	sl_gemm_nn(dw, C, dout, OC, SL_TRANS_T, in, C, OC, C, B, 0);
 	memset(dbias, 0, (size_t)OC * sizeof *dbias);
 	for (int b = 0; b < B; b++) {
 		const float *d = dout + (size_t)b * OC;
@@ -810,8 +824,8 @@ static void first_forward_job(void *arg, int wi, int nw)
 	sl_pool_share(wi, nw, OC, &c0, &c1);
 	for (int b = 0; b < r->B; b++)
 		memcpy(r->z0 + (size_t)b * OC + c0, bias + c0, (c1 - c0) * sizeof *bias);
-	sl_matmul_ld(r->z0 + c0, (int)OC, x, (int)D, PARAM(net, l->w) + c0 * D, (int)D,
-	             SL_TRANS_N, SL_TRANS_T, r->B, (int)(c1 - c0), (int)D, 1.0f, 1.0f);
+	sl_gemm_nt_add(r->z0 + c0, (int)OC, x, (int)D, PARAM(net, l->w) + c0 * D, (int)D,
+	               r->B, (int)(c1 - c0), (int)D);
 }
 
 /* Split first layer, backward: the gradients of weight rows and biases
@@ -825,9 +839,8 @@ static void first_backward(struct sl_net_run *r, int wi, int nw)
 	float *db = net->P.grad + net->P.t[l->b].off;
 
 	sl_pool_share(wi, nw, OC, &c0, &c1);
-	sl_matmul_ld(net->P.grad + net->P.t[l->w].off + c0 * D, (int)D, r->dz0 + c0,
-	             (int)OC, r->xb, (int)D, SL_TRANS_T, SL_TRANS_N,
-	             (int)(c1 - c0), (int)D, r->B, 1.0f, 0.0f);
+	sl_gemm_nn(net->P.grad + net->P.t[l->w].off + c0 * D, (int)D, r->dz0 + c0, (int)OC,
+	           SL_TRANS_T, r->xb, (int)D, (int)(c1 - c0), (int)D, r->B, 0);
 	memset(db + c0, 0, (c1 - c0) * sizeof *db);
 	for (int b = 0; b < r->B; b++) {
 		const float *d = r->dz0 + (size_t)b * OC;

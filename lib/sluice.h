@@ -1297,18 +1297,20 @@ int sl_loaded_open(struct sl_loaded *L, const char *path, char *err,
                    size_t errcap);
 void sl_loaded_free(struct sl_loaded *L);
 
-/* ============================================================ convgemm
- * The three per-image products of a convolution in im2col form
- * (lib/convgemm.c): AVX-512 register tiles read straight from the
- * operands where the CPU has it, sl_matmul elsewhere.  All row-major:
- *   fwd:  o (M,N) = w (M,K) col (K,N), plus o's old values when acc
- *   dcol: dcol (K,N) = w (M,K)^T d (M,N)
- *   dw:   dw (M,K) += d (M,N) col (K,N)^T
+/* ================================================================ gemm
+ * Small products as AVX-512 register tiles read straight from the
+ * operands (lib/gemm.c), where the CPU has it; sl_matmul_ld elsewhere.
+ * Row-major, with row strides:
+ *   sl_gemm_nn:     C (M,N) = op(A) (M,K) B (K,N), plus C's old values
+ *                   when acc (op(A) = A, or A^T with ta = SL_TRANS_T)
+ *   sl_gemm_nt_add: C (M,N) += A (M,K) B (N,K)^T
+ * The sums run in an order fixed by the shapes, not sgemm's: callers that
+ * must agree with each other bit for bit use the same one.
  */
-void sl_conv_gemm_fwd(float *o, const float *w, const float *col, int M, int N, int K,
-                      int acc);
-void sl_conv_gemm_dcol(float *dcol, const float *w, const float *d, int M, int N, int K);
-void sl_conv_gemm_dw(float *dw, const float *d, const float *col, int M, int N, int K);
+void sl_gemm_nn(float *c, int ldc, const float *a, int lda, enum sl_trans ta,
+                const float *b, int ldb, int M, int N, int K, int acc);
+void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
+                    int M, int N, int K);
 
 /* =========================================================== convblock
  *

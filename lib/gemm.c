@@ -1,0 +1,225 @@
+/*
+ * gemm.c - small matrix products as AVX-512 register tiles read straight
+ * from the operands: the per-image products of a convolution in im2col
+ * form and the linear layers of the nets in lib/net.c (MLP, CNN head).
+ *
+ * Their sizes are small (Fashion-MNIST's second conv block: 32 x 196 x
+ * 144 per image; an MLP's first layer: 64 x 256 x 784 per worker).  At
+ * these sizes sgemm spends a fifth of its time packing both operands into
+ * its own layout, and its kernels are whatever OpenBLAS was told to use:
+ * our machines hold it to its AVX2 kernels through OPENBLAS_CORETYPE,
+ * half the width this CPU has.  Here, on CPUs with AVX-512:
+ *
+ *   sl_gemm_nn, C = op(A) B: a tile of 8 rows x 32 columns of C in 16
+ *   registers; for each k, two vectors of B's row k and 8 broadcast
+ *   elements of A, 16 multiply-adds.  B is walked 32 columns at a time,
+ *   so its panel stays in L1 across the row tiles.
+ *   sl_gemm_nt_add, C += A B^T: both operands are read along their rows:
+ *   a 4 x 4 tile of dot products in 16 vector accumulators, folded into
+ *   one vector of 16 sums at the end (a fixed tree of shuffles and adds).
+ *
+ * Edges: rows past the end are computed from the last row and not stored;
+ * columns past the end are masked.  Every sum runs in an order fixed by
+ * the shapes, so the bits are the same for any thread count; they differ
+ * from sgemm's in the last places.  Elsewhere (no AVX-512, other
+ * compilers, sanitizer builds) these are sl_matmul_ld calls.  lib/conv.c
+ * and lib/convblock.c both use them, so the fused block and the core
+ * layers still give the same bits.
+ */
+#include "sluice.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define CG_AVX512 1
+#include <immintrin.h>
+#else
+#define CG_AVX512 0
+#endif
+
+#if CG_AVX512
+#define T512 __attribute__((target("avx512f")))
+/* the tiles' loops, fully unrolled, so the tile stays in registers */
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* lanes [0, n) of 16, n may be <= 0 or >= 16 */
+T512 static inline __mmask16 lanes(ptrdiff_t n)
+{
+	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* One tile of nn_avx512: rows m0..m0+7 (the ones past M repeat row M-1
+ * and are not stored), columns n0.. in NV vectors (masks k0, k1). */
+T512 static inline __attribute__((always_inline)) void
+nn_tile(float *restrict C, size_t ldc, const float *restrict a, ptrdiff_t sm,
+        ptrdiff_t sk, const float *restrict B, size_t ldb, int M, int K, int acc, int m0,
+        int n0, __mmask16 k0, __mmask16 k1, const int NV)
+{
+	const float *ar[8];
+	__m512 c[8][2];
+
+	UNROLL for (int i = 0; i < 8; i++) {
+		int m = m0 + i < M ? m0 + i : M - 1;
+		const float *o = C + (size_t)m * ldc + n0;
+		ar[i] = a + (ptrdiff_t)m * sm;
+		/* C's old values first, when adding to them */
+		c[i][0] = c[i][1] = _mm512_setzero_ps();
+		if (acc) {
+			c[i][0] = _mm512_maskz_loadu_ps(k0, o);
+			if (NV == 2)
+				c[i][1] = _mm512_maskz_loadu_ps(k1, o + 16);
+		}
+	}
+	for (int k = 0; k < K; k++) {
+		const float *b = B + (size_t)k * ldb + n0;
+		__m512 b0 = _mm512_maskz_loadu_ps(k0, b), b1 = b0;
+		if (NV == 2)
+			b1 = _mm512_maskz_loadu_ps(k1, b + 16);
+		UNROLL for (int i = 0; i < 8; i++) {
+			__m512 x = _mm512_set1_ps(ar[i][k * sk]);
+			c[i][0] = _mm512_fmadd_ps(x, b0, c[i][0]);
+			if (NV == 2)
+				c[i][1] = _mm512_fmadd_ps(x, b1, c[i][1]);
+		}
+	}
+	UNROLL for (int i = 0; i < 8; i++) {
+		float *o = C + (size_t)(m0 + i) * ldc + n0;
+		if (m0 + i >= M)
+			break;
+		_mm512_mask_storeu_ps(o, k0, c[i][0]);
+		if (NV == 2)
+			_mm512_mask_storeu_ps(o + 16, k1, c[i][1]);
+	}
+}
+
+/* C (M,N) = A B (+ C when acc): A's element (m,k) at a[m*sm + k*sk], B
+ * (K,N) and C (M,N) row-major with row strides ldb and ldc.  Panels of
+ * 32 columns; a last one of 16 or fewer takes one vector per row. */
+T512 static void nn_avx512(float *restrict C, size_t ldc, const float *restrict a,
+                           ptrdiff_t sm, ptrdiff_t sk, const float *restrict B, size_t ldb,
+                           int M, int N, int K, int acc)
+{
+	for (int n0 = 0; n0 < N; n0 += 32) {
+		__mmask16 k0 = lanes(N - n0), k1 = lanes(N - n0 - 16);
+		for (int m0 = 0; m0 < M; m0 += 8)
+			if (N - n0 > 16)
+				nn_tile(C, ldc, a, sm, sk, B, ldb, M, K, acc, m0, n0, k0, k1, 2);
+			else
+				nn_tile(C, ldc, a, sm, sk, B, ldb, M, K, acc, m0, n0, k0, k1, 1);
+	}
+}
+
+/* two vectors -> one whose lanes hold pairwise sums of both, for the
+ * folding tree below: lanes of x and y interleaved, then added */
+T512 static inline __m512 fold32(__m512 x, __m512 y)
+{
+	return _mm512_add_ps(_mm512_unpacklo_ps(x, y), _mm512_unpackhi_ps(x, y));
+}
+
+T512 static inline __m512 fold64(__m512 x, __m512 y)
+{
+	__m512d xd = _mm512_castps_pd(x), yd = _mm512_castps_pd(y);
+	return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(xd, yd)),
+	                     _mm512_castpd_ps(_mm512_unpackhi_pd(xd, yd)));
+}
+
+/* 128-bit blocks: (x0, y0, x2, y2) + (x1, y1, x3, y3) */
+T512 static inline __m512 fold128(__m512 x, __m512 y)
+{
+	return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x88), _mm512_shuffle_f32x4(x, y, 0xdd));
+}
+
+/* C (M,P) += A (M,N) B (P,N)^T, row-major with row strides ldc, lda,
+ * ldb. */
+T512 static void nt_avx512(float *restrict C, size_t ldc, const float *restrict A,
+                           size_t lda, const float *restrict B, size_t ldb, int M, int P,
+                           int N)
+{
+	for (int m0 = 0; m0 < M; m0 += 4)
+		for (int p0 = 0; p0 < P; p0 += 4) {
+			const float *ar[4], *br[4];
+			__m512 v[4][4], s;
+			float out[16];
+			UNROLL for (int i = 0; i < 4; i++) {
+				ar[i] = A + (size_t)(m0 + i < M ? m0 + i : M - 1) * lda;
+				br[i] = B + (size_t)(p0 + i < P ? p0 + i : P - 1) * ldb;
+				UNROLL for (int j = 0; j < 4; j++)
+					v[i][j] = _mm512_setzero_ps();
+			}
+			for (int n = 0; n < N; n += 16) {
+				__mmask16 k = lanes(N - n);
+				__m512 x[4], y[4];
+				UNROLL for (int i = 0; i < 4; i++) {
+					x[i] = _mm512_maskz_loadu_ps(k, ar[i] + n);
+					y[i] = _mm512_maskz_loadu_ps(k, br[i] + n);
+				}
+				UNROLL for (int i = 0; i < 4; i++)
+					UNROLL for (int j = 0; j < 4; j++)
+						v[i][j] = _mm512_fmadd_ps(x[i], y[j], v[i][j]);
+			}
+			/* 16 vectors -> 16 sums: fold32 and fold64 leave, in each
+			 * 128-bit block of r[i], the block's sums of v[i][0..3];
+			 * the fold128s add the four blocks, rows i into block i,
+			 * so lane 4i + j of s is the dot product (i, j) */
+			{
+				__m512 r[4], q0, q1;
+				UNROLL for (int i = 0; i < 4; i++)
+					r[i] = fold64(fold32(v[i][0], v[i][1]), fold32(v[i][2], v[i][3]));
+				q0 = fold128(r[0], r[1]);
+				q1 = fold128(r[2], r[3]);
+				s = fold128(q0, q1);
+			}
+			_mm512_storeu_ps(out, s);
+			for (int i = 0; i < 4 && m0 + i < M; i++)
+				for (int j = 0; j < 4 && p0 + j < P; j++)
+					C[(size_t)(m0 + i) * ldc + p0 + j] += out[4 * i + j];
+		}
+}
+#endif
+
+/* The kernels where the CPU has AVX-512 (and this is a GCC build for
+ * x86-64 without the sanitizers). */
+static int use_kernels(void)
+{
+#if CG_AVX512
+	return __builtin_cpu_supports("avx512f");
+#else
+	return 0;
+#endif
+}
+
+void sl_gemm_nn(float *c, int ldc, const float *a, int lda, enum sl_trans ta,
+                const float *b, int ldb, int M, int N, int K, int acc)
+{
+	SL_ASSERT(M >= 0 && N >= 0 && K >= 0);
+	if (M == 0 || N == 0)
+		return;
+#if CG_AVX512
+	if (use_kernels()) {
+		if (ta == SL_TRANS_N)
+			nn_avx512(c, (size_t)ldc, a, lda, 1, b, (size_t)ldb, M, N, K, acc);
+		else
+			nn_avx512(c, (size_t)ldc, a, 1, lda, b, (size_t)ldb, M, N, K, acc);
+		return;
+	}
+#endif
+	sl_matmul_ld(c, ldc, a, lda, b, ldb, ta, SL_TRANS_N, M, N, K, 1.0f,
+	             acc ? 1.0f : 0.0f);
+}
+
+void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
+                    int M, int N, int K)
+{
+	SL_ASSERT(M >= 0 && N >= 0 && K >= 0);
+	if (M == 0 || N == 0)
+		return;
+#if CG_AVX512
+	if (use_kernels()) {
+		nt_avx512(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, M, N, K);
+		return;
+	}
+#endif
+	sl_matmul_ld(c, ldc, a, lda, b, ldb, SL_TRANS_N, SL_TRANS_T, M, N, K, 1.0f, 1.0f);
+}

@@ -1,0 +1,183 @@
+/*
+ * gemm.c - unit tests of lib/gemm.c against products computed in double:
+ * sl_gemm_nn with A as is and transposed, written and added to what C
+ * held, and sl_gemm_nt_add, for shapes on and off the tile sizes (rows
+ * 1..9 around the 8- and 4-row tiles, columns 1..33 around the 16-lane
+ * vectors, an inner size of 1 and 0), the Fashion-MNIST convolutions and
+ * MLP layer, and a 5x5 kernel's.  Every matrix has a row stride beyond
+ * its width, filled with guard values that must stay untouched (as must
+ * the words after C).  Each result is checked to a relative tolerance of
+ * the sum of absolute products (float rounding, whatever the order); two
+ * calls give the same bits; a NaN in one input reaches exactly the
+ * outputs that read it.
+ */
+#include "sluice.h"
+#include "tap.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAD 3 /* row stride = width + PAD */
+#define GUARD_V 12345.0f
+
+/* rows x cols with row stride cols + PAD, the padding and PAD words after
+ * the end set to GUARD_V */
+static float *mat(struct sl_rng *r, int rows, int cols)
+{
+	size_t ld = (size_t)cols + PAD, n = (size_t)rows * ld + PAD;
+	float *p = sl_xmalloc(n * sizeof *p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = i % ld < (size_t)cols && i < (size_t)rows * ld ? (float)sl_rng_normal(r)
+		                                                     : GUARD_V;
+	return p;
+}
+
+static int guards(const float *p, int rows, int cols)
+{
+	size_t ld = (size_t)cols + PAD, n = (size_t)rows * ld + PAD;
+	for (size_t i = 0; i < n; i++)
+		if ((i % ld >= (size_t)cols || i >= (size_t)rows * ld) && p[i] != GUARD_V)
+			return 0;
+	return 1;
+}
+
+#define AT(p, cols, i, j) (p)[(size_t)(i) * ((size_t)(cols) + PAD) + (size_t)(j)]
+
+/* got (rows, cols) against want (dense), to 1e-5 of the sum of |terms| */
+static int close_to(const float *got, int rows, int cols, const double *want,
+                    const double *mag)
+{
+	for (int i = 0; i < rows; i++)
+		for (int j = 0; j < cols; j++) {
+			double g = AT(got, cols, i, j), w = want[(size_t)i * cols + j];
+			if (!(fabs(g - w) <= 1e-5 * mag[(size_t)i * cols + j] + 1e-6)) {
+				printf("#   (%d,%d): got %.9g, want %.9g\n", i, j, g, w);
+				return 0;
+			}
+		}
+	return 1;
+}
+
+static void check(int M, int N, int K, const char *what)
+{
+	struct sl_rng r;
+	float *a, *at, *b, *bt, *c, *c2;
+	double *want, *mag;
+	size_t big = (size_t)M * N + 1;
+
+	sl_rng_seed(&r, (uint64_t)(M * 10007 + N * 101 + K));
+	a = mat(&r, M, K);  /* A (M,K) */
+	at = mat(&r, K, M); /* A^T stored (K,M) */
+	b = mat(&r, K, N);  /* B (K,N) */
+	bt = mat(&r, N, K); /* B^T stored (N,K) */
+	c = mat(&r, M, N);
+	c2 = mat(&r, M, N);
+	want = sl_xmalloc(big * sizeof *want);
+	mag = sl_xmalloc(big * sizeof *mag);
+
+	/* C = C + A B */
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			double s = AT(c, N, i, j), m = fabs(s);
+			for (int k = 0; k < K; k++) {
+				double p = (double)AT(a, K, i, k) * AT(b, N, k, j);
+				s += p, m += fabs(p);
+			}
+			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
+		}
+	sl_gemm_nn(c, N + PAD, a, K + PAD, SL_TRANS_N, b, N + PAD, M, N, K, 1);
+	ok(close_to(c, M, N, want, mag) && guards(c, M, N),
+	   "%s M=%d N=%d K=%d: nn, added to C", what, M, N, K);
+
+	/* C = A B, twice: the same bits; and C = (A^T)^T B */
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			double s = 0, m = 0;
+			for (int k = 0; k < K; k++) {
+				double p = (double)AT(a, K, i, k) * AT(b, N, k, j);
+				s += p, m += fabs(p);
+			}
+			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
+		}
+	sl_gemm_nn(c2, N + PAD, a, K + PAD, SL_TRANS_N, b, N + PAD, M, N, K, 0);
+	ok(close_to(c2, M, N, want, mag) && guards(c2, M, N),
+	   "%s M=%d N=%d K=%d: nn, written", what, M, N, K);
+	sl_gemm_nn(c, N + PAD, a, K + PAD, SL_TRANS_N, b, N + PAD, M, N, K, 0);
+	ok(memcmp(c, c2, ((size_t)M * (N + PAD) + PAD) * sizeof *c) == 0,
+	   "%s: nn twice, the same bits", what);
+	for (int k = 0; k < K; k++)
+		for (int i = 0; i < M; i++)
+			AT(at, M, k, i) = AT(a, K, i, k);
+	sl_gemm_nn(c2, N + PAD, at, M + PAD, SL_TRANS_T, b, N + PAD, M, N, K, 0);
+	ok(close_to(c2, M, N, want, mag) && guards(c2, M, N),
+	   "%s M=%d N=%d K=%d: nn, A transposed", what, M, N, K);
+
+	/* C = C + A (B^T)^T, from the old C */
+	memcpy(c2, c, ((size_t)M * (N + PAD) + PAD) * sizeof *c);
+	for (int j = 0; j < N; j++)
+		for (int k = 0; k < K; k++)
+			AT(bt, K, j, k) = AT(b, N, k, j);
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			want[(size_t)i * N + j] += AT(c, N, i, j);
+			mag[(size_t)i * N + j] += fabs(AT(c, N, i, j));
+		}
+	sl_gemm_nt_add(c, N + PAD, a, K + PAD, bt, K + PAD, M, N, K);
+	ok(close_to(c, M, N, want, mag) && guards(c, M, N),
+	   "%s M=%d N=%d K=%d: nt, added", what, M, N, K);
+	sl_gemm_nt_add(c2, N + PAD, a, K + PAD, bt, K + PAD, M, N, K);
+	ok(memcmp(c, c2, ((size_t)M * (N + PAD) + PAD) * sizeof *c) == 0,
+	   "%s: nt twice, the same bits", what);
+
+	free(a), free(at), free(b), free(bt), free(c), free(c2), free(want), free(mag);
+}
+
+/* A NaN in B (k0, n0): nn makes column n0 of C NaN and nothing else; in
+ * B^T's row n0, nt makes column n0 NaN and nothing else. */
+static void check_nan(int M, int N, int K)
+{
+	struct sl_rng r;
+	float *a, *b, *c;
+	int k0 = K / 2, n0 = N - 1, bad = 0;
+
+	sl_rng_seed(&r, 7);
+	a = mat(&r, M, K);
+	b = mat(&r, K, N);
+	c = mat(&r, M, N);
+	AT(b, N, k0, n0) = NAN;
+	sl_gemm_nn(c, N + PAD, a, K + PAD, SL_TRANS_N, b, N + PAD, M, N, K, 0);
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++)
+			bad += isnan(AT(c, N, i, j)) != (j == n0);
+	ok(bad == 0, "M=%d N=%d K=%d: a NaN in B reaches its column of C only", M, N, K);
+	free(b);
+	b = mat(&r, N, K);
+	AT(b, K, n0, k0) = NAN;
+	bad = 0;
+	sl_gemm_nt_add(c, N + PAD, a, K + PAD, b, K + PAD, M, N, K);
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++)
+			bad += isnan(AT(c, N, i, j)) != (j == n0);
+	ok(bad == 0, "M=%d N=%d K=%d: nt, a NaN reaches its column of C only", M, N, K);
+	free(a), free(b), free(c);
+}
+
+int main(void)
+{
+	static const int rows[] = {1, 3, 4, 5, 7, 8, 9};
+	static const int cols[] = {1, 15, 16, 17, 31, 32, 33};
+
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+		for (size_t j = 0; j < sizeof cols / sizeof *cols; j++)
+			check(rows[i], cols[j], rows[(i + j) % 7] + 2, "edges");
+	check(5, 20, 1, "inner 1");
+	check(6, 9, 0, "inner 0");
+	check(16, 784, 9, "fmnist conv1");
+	check(32, 196, 144, "fmnist conv2");
+	check(144, 196, 32, "fmnist conv2 columns");
+	check(64, 128, 784, "fmnist MLP first layer");
+	check(6, 576, 25, "5x5 kernel");
+	check_nan(9, 33, 7);
+	return done_testing();
+}
