@@ -22,6 +22,7 @@
  * own slice of a batch with their own acts and gradient block.
  */
 #include "sluice.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -259,13 +260,39 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 
 /* ------------------------------------------------------------- backward */
 
+/* dbias (n) += the column sums of d (rows, n), row by row as
+ * sl_linear_backward adds them; built for the CPU's widest vectors. */
+VECTOR_CLONES
+static void colsum_add(float *restrict dbias, const float *restrict d, int rows, int n)
+{
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < n; c++)
+			dbias[c] += d[(size_t)r * n + c];
+}
+
+/* d (rows, n) *= s, and dbias += the column sums of the product (the fc
+ * layer's GELU backward and bias gradient in one pass). */
+VECTOR_CLONES
+static void mul_colsum_add(float *restrict dbias, float *restrict d, const float *restrict s,
+                           int rows, int n)
+{
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < n; c++) {
+			float v = d[(size_t)r * n + c] * s[(size_t)r * n + c];
+			d[(size_t)r * n + c] = v;
+			dbias[c] += v;
+		}
+}
+
 /* sl_linear_backward, except that din is written rather than added to
  * (every input gradient here has one source), which saves zeroing it. */
 static void linear_backward_set(float *din, float *dw, float *dbias, const float *dout,
                                 const float *in, const float *w, int B, int C, int OC)
 {
 	sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 0.0f);
-	sl_linear_backward(NULL, dw, dbias, dout, in, w, B, C, OC);
+	sl_matmul(dw, dout, in, SL_TRANS_T, SL_TRANS_N, OC, C, B, 1.0f, 1.0f);
+	if (dbias)
+		colsum_add(dbias, dout, B, OC);
 }
 
 void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
@@ -305,17 +332,7 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 		 * forward left in fch; in place, dfchg is not needed again.  The
 		 * fc bias gradient (column sums of dfch, row by row as
 		 * sl_linear_backward adds them) is taken in the same pass. */
-		{
-			float *db = G(pidx(l, FCB));
-			for (int r = 0; r < BT; r++) {
-				float *d = a->dfchg + (size_t)r * 4 * C;
-				const float *s = fch + (size_t)r * 4 * C;
-				for (int c = 0; c < 4 * C; c++) {
-					d[c] *= s[c];
-					db[c] += d[c];
-				}
-			}
-		}
+		mul_colsum_add(G(pidx(l, FCB)), a->dfchg, fch, BT, 4 * C);
 		linear_backward_set(a->dx, G(pidx(l, FCW)), NULL, a->dfchg, ln2, W(pidx(l, FCW)),
 		                   BT, C, 4 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN2W)), G(pidx(l, LN2B)), a->dx, res2,
