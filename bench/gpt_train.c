@@ -13,7 +13,8 @@
  * but evaluation) and prints the median ms/iter, tokens/s, GFLOP/s by
  * sl_gpt_flops, and the full validation loss over non-overlapping windows
  * of the context (as torch_charlm.py's full_val_loss), then a line
- * "RESULT {json}".  bench/gpt.sh builds and runs it beside PyTorch.
+ * "RESULT {json}", which also holds a hash of the trained parameters'
+ * bytes (FNV-1a, 64 bits), to tell whether a change kept the arithmetic.  bench/gpt.sh builds and runs it beside PyTorch.
  *
  *   gpt_train DATA [--iters N] [--threads N] [--seed N] [--no-eval]
  */
@@ -173,6 +174,13 @@ int main(int argc, char **argv)
 	       flops / (med / 1e3) / 1e9, train_s, last);
 	if (eval)
 		printf(", \"full_val_loss\": %.4f, \"full_val_seconds\": %.2f", val, eval_s);
+	{
+		const unsigned char *pb = (const unsigned char *)g.P.data;
+		uint64_t h = 0xcbf29ce484222325ULL;
+		for (size_t i = 0; i < g.P.n * sizeof *g.P.data; i++)
+			h = (h ^ pb[i]) * 0x100000001b3ULL;
+		printf(", \"params_fnv1a\": \"%016llx\"", (unsigned long long)h);
+	}
 	printf("}\n");
 	sl_gpt_run_free(run);
 	sl_gpt_free(&g);

@@ -16,8 +16,11 @@
  * not written: the update forms it again piece by piece in cache, clips
  * it and steps the optimizer (the block's sum is read twice but never
  * written), and sl_gpt_run_grad writes it into P.grad for a caller who
- * wants it there.  Dropout masks are drawn per element of the whole batch
- * (sl_gpt_forward_part), so they do not depend on the split at all.
+ * wants it there.  The update also clears every block, piece by piece
+ * while it is in cache, so the next step need not (a step that follows
+ * no update clears its block itself).  Dropout masks are drawn per
+ * element of the whole batch (sl_gpt_forward_part), so they do not depend
+ * on the split at all.
  *
  * Evaluation splits the same way; each position's loss is computed by the
  * worker that ran it, in double, and summed in position order by the
@@ -50,6 +53,7 @@ struct sl_gpt_run {
 	double *sq;        /* per worker: squares of its share of the gradient */
 	int sq_valid;      /* sq holds the last step's gradient's */
 	int unreduced;     /* P.grad holds worker 0's block alone */
+	int zeroed;        /* every block is zero (the last update cleared them) */
 	struct sl_optim *optim;
 	float scale;       /* clipping factor, 1 for none */
 	/* the job in flight */
@@ -118,8 +122,9 @@ static void step_job(void *arg, int wi, int nw)
 	b = (int)(b1 - b0);
 	w->loss = 0;
 	if (wi > 0 && !w->grad)
-		w->grad = sl_xmalloc(P->n * sizeof *w->grad);
-	memset(w->grad, 0, P->n * sizeof *w->grad);
+		w->grad = sl_xcalloc(P->n, sizeof *w->grad);
+	else if (!r->zeroed)
+		memset(w->grad, 0, P->n * sizeof *w->grad);
 	if (b == 0) /* an idle worker adds nothing */
 		return;
 	a = acts_for(r, wi, b);
@@ -212,6 +217,7 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
 	r->b = b;
 	r->seed = seed;
 	sl_pool_run(r->pool, step_job, r);
+	r->zeroed = 0;
 	r->unreduced = r->nw > 1;
 	sl_pool_run(r->pool, norm_job, r);
 	r->sq_valid = 1;
@@ -250,6 +256,11 @@ static void update_job(void *arg, int wi, int nw)
 			for (size_t e = 0; e < b - a; e++)
 				g[e] *= r->scale;
 		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, g, b - a, nd);
+		/* the next step's blocks start at zero: cleared here, in cache,
+		 * rather than by a pass over each whole block */
+		for (int k = 0; k < r->nw; k++)
+			if (r->w[k].grad)
+				memset(r->w[k].grad + a, 0, (b - a) * sizeof *g);
 	}
 }
 
@@ -266,8 +277,10 @@ float sl_gpt_run_update(struct sl_gpt_run *r, struct sl_optim *o, float max_norm
 	norm = sqrt(sq);
 	r->scale = max_norm > 0 && norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
 	r->optim = o;
+	r->w[0].grad = P->grad;
 	sl_pool_run(r->pool, update_job, r);
 	r->sq_valid = r->unreduced = 0;
+	r->zeroed = 1;
 	o->t++;
 	return (float)norm;
 }

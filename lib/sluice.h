@@ -916,7 +916,8 @@ double sl_gpt_run_loss(struct sl_gpt_run *r, const int32_t *ids, const int32_t *
  * when max_norm <= 0) and takes one optimizer step over the block, on the
  * workers; the same as sl_gpt_run_grad, sl_clip_grad_norm and
  * sl_optim_step (with one worker, bit for bit).  Returns the norm before
- * clipping.  g->P.grad is left unspecified. */
+ * clipping.  g->P.grad is left zero, as are the workers' blocks, and the
+ * runner's next step counts on that rather than clearing them again. */
 float sl_gpt_run_update(struct sl_gpt_run *r, struct sl_optim *o, float max_norm);
 
 /* A key/value cache for generating with a GPT a token at a time
