@@ -111,6 +111,33 @@ T512 static void nn_avx512(float *restrict C, size_t ldc, const float *restrict 
 	}
 }
 
+/* C (M,N) = A B^T (+ C when acc), B stored (N,K) with row stride ldb:
+ * nn_avx512 on 32-column panels of B^T, each transposed into pan (K x 32)
+ * first.  The copy is K x N floats a call against M x N x K products, so
+ * it pays from a few dozen rows of A on; unlike nt_avx512 it sums each
+ * element in k order, with no folding at the end. */
+T512 static void nt_panels_avx512(float *restrict C, size_t ldc, const float *restrict a,
+                                  size_t lda, const float *restrict B, size_t ldb, int M,
+                                  int N, int K, int acc, float *restrict pan)
+{
+	for (int n0 = 0; n0 < N; n0 += 32) {
+		int w = N - n0 < 32 ? N - n0 : 32;
+		__mmask16 k0 = lanes(w), k1 = lanes(w - 16);
+		for (int j = 0; j < w; j++) {
+			const float *src = B + (size_t)(n0 + j) * ldb;
+			for (int k = 0; k < K; k++)
+				pan[(size_t)k * 32 + j] = src[k];
+		}
+		for (int m0 = 0; m0 < M; m0 += 8)
+			if (w > 16)
+				nn_tile(C + n0, ldc, a, (ptrdiff_t)lda, 1, pan, 32, M, K, acc, m0, 0, k0,
+				        k1, 2);
+			else
+				nn_tile(C + n0, ldc, a, (ptrdiff_t)lda, 1, pan, 32, M, K, acc, m0, 0, k0,
+				        k1, 1);
+	}
+}
+
 /* two vectors -> one whose lanes hold pairwise sums of both, for the
  * folding tree below: lanes of x and y interleaved, then added */
 T512 static inline __m512 fold32(__m512 x, __m512 y)
@@ -222,4 +249,31 @@ void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, 
 	}
 #endif
 	sl_matmul_ld(c, ldc, a, lda, b, ldb, SL_TRANS_N, SL_TRANS_T, M, N, K, 1.0f, 1.0f);
+}
+
+/* The panel, K x 32 floats, lives on the stack up to this K; beyond it the
+ * product goes to nt_avx512 and C is cleared first when not added to. */
+#define PANEL_K 1024
+
+void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *b,
+                       int ldb, int M, int N, int K, int acc)
+{
+	SL_ASSERT(M >= 0 && N >= 0 && K >= 0);
+	if (M == 0 || N == 0)
+		return;
+#if CG_AVX512
+	if (use_kernels() && K <= PANEL_K) {
+		float pan[(size_t)PANEL_K * 32];
+		nt_panels_avx512(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, M, N, K, acc,
+		                 pan);
+		return;
+	}
+#endif
+	sl_matmul_ld(c, ldc, a, lda, b, ldb, SL_TRANS_N, SL_TRANS_T, M, N, K, 1.0f,
+	             acc ? 1.0f : 0.0f);
+}
+
+int sl_gemm_beats_blas(void)
+{
+	return use_kernels() && !sl_blas_wide();
 }

@@ -484,6 +484,8 @@ void sl_matmul_ld(float *c, int ldc, const float *a, int lda, const float *b,
 /* Threads OpenBLAS may use for one call.  Programs that split a batch over
  * their own workers set this to 1 so the two never oversubscribe. */
 void sl_blas_threads(int n);
+/* 1 when OpenBLAS runs AVX-512 kernels (by its core name). */
+int sl_blas_wide(void);
 
 /* ------------------------------------------------------------ rng (more) */
 
@@ -1312,6 +1314,17 @@ void sl_gemm_nn(float *c, int ldc, const float *a, int lda, enum sl_trans ta,
                 const float *b, int ldb, int M, int N, int K, int acc);
 void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
                     int M, int N, int K);
+/* C (M,N) = A (M,K) B (N,K)^T, plus C's old values when acc, by
+ * sl_gemm_nn's tiles on transposed panels of B: faster than
+ * sl_gemm_nt_add for short K and many rows (a linear layer's forward on a
+ * batch), with a different order of sums. */
+void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *b,
+                       int ldb, int M, int N, int K, int acc);
+/* 1 where these kernels run and OpenBLAS's do not use AVX-512
+ * (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU, say): there they are the
+ * faster for a transformer's products too, which elsewhere stay sgemm's
+ * (measured: within 10% either way at those sizes). */
+int sl_gemm_beats_blas(void);
 
 /* =========================================================== convblock
  *

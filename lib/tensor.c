@@ -21,6 +21,8 @@
 #include "sluice.h"
 
 #include <cblas.h>
+#include <pthread.h>
+#include <strings.h>
 
 void sl_matmul_ld(float *c, int ldc, const float *a, int lda, const float *b,
                   int ldb, enum sl_trans ta, enum sl_trans tb, int M, int N,
@@ -50,4 +52,26 @@ void sl_blas_threads(int n)
 {
 	SL_ASSERT(n >= 1);
 	openblas_set_num_threads(n);
+}
+
+/* Whether OpenBLAS runs AVX-512 kernels: its core names for those are
+ * SkylakeX, Cooperlake and SapphireRapids (0.3.21).  OPENBLAS_CORETYPE
+ * picks the core when set, so this follows the user's choice. */
+static int wide;
+static pthread_once_t wide_once = PTHREAD_ONCE_INIT;
+
+static void wide_init(void)
+{
+	const char *n = openblas_get_corename();
+	static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
+
+	for (size_t i = 0; n && i < sizeof avx512 / sizeof *avx512; i++)
+		if (strcasecmp(n, avx512[i]) == 0)
+			wide = 1;
+}
+
+int sl_blas_wide(void)
+{
+	pthread_once(&wide_once, wide_init);
+	return wide;
 }

@@ -1,7 +1,7 @@
 /*
  * gemm.c - unit tests of lib/gemm.c against products computed in double:
  * sl_gemm_nn with A as is and transposed, written and added to what C
- * held, and sl_gemm_nt_add, for shapes on and off the tile sizes (rows
+ * held, sl_gemm_nt_add, and sl_gemm_nt_panels written and added, for shapes on and off the tile sizes (rows
  * 1..9 around the 8- and 4-row tiles, columns 1..33 around the 16-lane
  * vectors, an inner size of 1 and 0), the Fashion-MNIST convolutions and
  * MLP layer, and a 5x5 kernel's.  Every matrix has a row stride beyond
@@ -130,6 +130,34 @@ static void check(int M, int N, int K, const char *what)
 	ok(memcmp(c, c2, ((size_t)M * (N + PAD) + PAD) * sizeof *c) == 0,
 	   "%s: nt twice, the same bits", what);
 
+	/* the same through transposed panels: added to the old C (c2 holds
+	 * old C + A B^T now, so want is checked from c's copy), then written */
+	memcpy(c2, c, ((size_t)M * (N + PAD) + PAD) * sizeof *c);
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			double s = AT(c, N, i, j), m = fabs(s);
+			for (int k = 0; k < K; k++) {
+				double p = (double)AT(a, K, i, k) * AT(bt, K, j, k);
+				s += p, m += fabs(p);
+			}
+			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
+		}
+	sl_gemm_nt_panels(c, N + PAD, a, K + PAD, bt, K + PAD, M, N, K, 1);
+	ok(close_to(c, M, N, want, mag) && guards(c, M, N),
+	   "%s M=%d N=%d K=%d: nt by panels, added", what, M, N, K);
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			double s = 0, m = 0;
+			for (int k = 0; k < K; k++) {
+				double p = (double)AT(a, K, i, k) * AT(bt, K, j, k);
+				s += p, m += fabs(p);
+			}
+			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
+		}
+	sl_gemm_nt_panels(c2, N + PAD, a, K + PAD, bt, K + PAD, M, N, K, 0);
+	ok(close_to(c2, M, N, want, mag) && guards(c2, M, N),
+	   "%s M=%d N=%d K=%d: nt by panels, written", what, M, N, K);
+
 	free(a), free(at), free(b), free(bt), free(c), free(c2), free(want), free(mag);
 }
 
@@ -177,6 +205,8 @@ int main(void)
 	check(32, 196, 144, "fmnist conv2");
 	check(144, 196, 32, "fmnist conv2 columns");
 	check(64, 128, 784, "fmnist MLP first layer");
+	check(40, 65, 128, "GPT head");
+	check(9, 20, 1500, "panels past their K");
 	check(6, 576, 25, "5x5 kernel");
 	check_nan(9, 33, 7);
 	return done_testing();
