@@ -240,9 +240,16 @@ VM_INLINE void at_softmax_bwd_row(int fused, float *dr, const float *ar, const f
 		dr[j] = j < n ? ar[j] * (s[j] - dot) : 0.0f;
 }
 
+/* How the mixes store a sum x: AT_SET writes it, AT_ADD adds alpha x to
+ * the old value, AT_SCALE writes alpha x as AT_ADD would onto a zero (the
+ * same multiply-add, so the same bits as adding into a cleared array). */
+enum { AT_SET, AT_ADD, AT_SCALE };
+#define AT_OUT(mode, alpha, x, old)                                                \
+	((mode) == AT_SET ? (x) : vm_madd((alpha), (x), (mode) == AT_ADD ? (old) : 0.0f, fused))
+
 /* o[t] (+)= alpha * sum over j <= t of P[t][j] y[j], t in [t0,t1): P
- * (T,T), y (T,hs) row stride ldy, o row stride ldo; added when accum,
- * else written.  Only P's lower triangle and y's rows up to t reach o[t]. */
+ * (T,T), y (T,hs) row stride ldy, o row stride ldo; stored as accum says
+ * (AT_OUT).  Only P's lower triangle and y's rows up to t reach o[t]. */
 VM_INLINE void at_mix(int fused, float *o, int ldo, int accum, float alpha, const float *P,
                       int T, const float *y, int ldy, int t0, int t1, int hs)
 {
@@ -276,7 +283,7 @@ VM_INLINE void at_mix(int fused, float *o, int ldo, int accum, float alpha, cons
 		for (int r = 0; r < AT_M; r++) {
 			float *or = o + (size_t)(t + r) * ldo;
 			for (int i = 0; i < hs; i++)
-				or[i] = accum ? vm_madd(alpha, acc[r][i], or[i], fused) : acc[r][i];
+				or[i] = AT_OUT(accum, alpha, acc[r][i], or[i]);
 		}
 	}
 	for (; t < t1; t++) {
@@ -288,13 +295,13 @@ VM_INLINE void at_mix(int fused, float *o, int ldo, int accum, float alpha, cons
 				acc[i] = vm_madd(p, yr[i], acc[i], fused);
 		}
 		for (int i = 0; i < hs; i++)
-			or[i] = accum ? vm_madd(alpha, acc[i], or[i], fused) : acc[i];
+			or[i] = AT_OUT(accum, alpha, acc[i], or[i]);
 	}
 }
 
-/* o[j] += alpha * sum over t >= j of P[t][j] y[t], the transposed mix:
- * P's lower triangle only. */
-VM_INLINE void at_mixt(int fused, float *o, int ldo, float alpha, const float *P,
+/* o[j] (+)= alpha * sum over t >= j of P[t][j] y[t], the transposed mix:
+ * P's lower triangle only; stored as accum says (AT_ADD or AT_SCALE). */
+VM_INLINE void at_mixt(int fused, float *o, int ldo, int accum, float alpha, const float *P,
                        const float *y, int ldy, int T, int hs)
 {
 	int j = 0;
@@ -327,7 +334,7 @@ VM_INLINE void at_mixt(int fused, float *o, int ldo, float alpha, const float *P
 		for (int r = 0; r < AT_M; r++) {
 			float *or = o + (size_t)(j + r) * ldo;
 			for (int i = 0; i < hs; i++)
-				or[i] = vm_madd(alpha, acc[r][i], or[i], fused);
+				or[i] = AT_OUT(accum, alpha, acc[r][i], or[i]);
 		}
 	}
 	for (; j < T; j++) {
@@ -339,7 +346,7 @@ VM_INLINE void at_mixt(int fused, float *o, int ldo, float alpha, const float *P
 				acc[i] = vm_madd(p, yr[i], acc[i], fused);
 		}
 		for (int i = 0; i < hs; i++)
-			or[i] = vm_madd(alpha, acc[i], or[i], fused);
+			or[i] = AT_OUT(accum, alpha, acc[i], or[i]);
 	}
 }
 
@@ -356,11 +363,11 @@ VM_INLINE void at_head_fwd(int fused, float *out, int ldo, float *a, const float
 		int nr = T - t0 < AT_R ? T - t0 : AT_R;
 		at_scores(fused, s, q, ld, kt, Tp, t0, nr, t0 + nr, hs, scale);
 		at_softmax_rows(fused, a, s, t0, nr, T, Tp);
-		at_mix(fused, out, ldo, 0, 1.0f, a, T, v, ld, t0, t0 + nr, hs);
+		at_mix(fused, out, ldo, AT_SET, 1.0f, a, T, v, ld, t0, t0 + nr, hs);
 	}
 }
 
-VM_INLINE void at_head_bwd(int fused, float *dq, float *dk, float *dv, float *dp,
+VM_INLINE void at_head_bwd(int fused, int mode, float *dq, float *dk, float *dv, float *dp,
                            const float *dy, int ldo, const float *a, const float *q,
                            const float *k, const float *v, int ld, int T, int hs,
                            float scale, float *vt, float *s)
@@ -376,11 +383,11 @@ VM_INLINE void at_head_bwd(int fused, float *dq, float *dk, float *dv, float *dp
 			at_softmax_bwd_row(fused, dp + (size_t)(t0 + r) * T,
 			                   a + (size_t)(t0 + r) * T, s + (size_t)r * Tp,
 			                   t0 + r + 1, T);
-		at_mix(fused, dq, ld, 1, scale, dp, T, k, ld, t0, t0 + nr, hs);
+		at_mix(fused, dq, ld, mode, scale, dp, T, k, ld, t0, t0 + nr, hs);
 	}
 	/* dv += att^T dy;  dk += scale dpre^T q */
-	at_mixt(fused, dv, ld, 1.0f, a, dy, ldo, T, hs);
-	at_mixt(fused, dk, ld, scale, dp, q, ld, T, hs);
+	at_mixt(fused, dv, ld, mode, 1.0f, a, dy, ldo, T, hs);
+	at_mixt(fused, dk, ld, mode, scale, dp, q, ld, T, hs);
 }
 
 VM_INLINE void attn_fwd_body(int fused, float *out, float *att, const float *qkv, int B,
@@ -411,7 +418,8 @@ VM_KERNEL(attn_fwd, (float *out, float *att, const float *qkv, int B, int T, int
           out, att, qkv, B, T, C, NH)
 
 VM_INLINE void attn_bwd_body(int fused, float *dqkv, float *scratch, const float *dout,
-                             const float *qkv, const float *att, int B, int T, int C, int NH)
+                             const float *qkv, const float *att, int B, int T, int C, int NH,
+                             int add)
 {
 	int hs = C / NH, Tp = (T + AT_W - 1) / AT_W * AT_W;
 	float scale = 1.0f / sqrtf((float)hs), vt[(size_t)hs * Tp], s[AT_R * Tp];
@@ -424,19 +432,23 @@ VM_INLINE void attn_bwd_body(int fused, float *dqkv, float *scratch, const float
 			float *dq = dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
 			const float *a = att + ((size_t)b * NH + h) * T * T;
 			const float *dy = dout + (size_t)b * T * C + h * hs;
-#define AT_BWD(HS) at_head_bwd(fused, dq, dk, dv, scratch, dy, C, a, q, k, v, 3 * C, T, \
-			       HS, scale, vt, s)
-			if (hs == 32)
-				AT_BWD(32);
+#define AT_BWD(MODE, HS) at_head_bwd(fused, MODE, dq, dk, dv, scratch, dy, C, a, q, k, v, \
+				     3 * C, T, HS, scale, vt, s)
+			if (hs == 32 && add)
+				AT_BWD(AT_ADD, 32);
+			else if (hs == 32)
+				AT_BWD(AT_SCALE, 32);
+			else if (add)
+				AT_BWD(AT_ADD, 16);
 			else
-				AT_BWD(16);
+				AT_BWD(AT_SCALE, 16);
 #undef AT_BWD
 		}
 }
 
 VM_KERNEL(attn_bwd, (float *dqkv, float *scratch, const float *dout, const float *qkv,
-                     const float *att, int B, int T, int C, int NH),
-          dqkv, scratch, dout, qkv, att, B, T, C, NH)
+                     const float *att, int B, int T, int C, int NH, int add),
+          dqkv, scratch, dout, qkv, att, B, T, C, NH, add)
 
 /* ------------------------------------------------------ the GEMM path */
 
@@ -531,9 +543,25 @@ void sl_attention_backward(float *dqkv, float *scratch, const float *dout,
 {
 	SL_ASSERT(C % NH == 0);
 	if (use_kernel(T, C / NH))
-		attn_bwd(dqkv, scratch, dout, qkv, att, B, T, C, NH);
+		attn_bwd(dqkv, scratch, dout, qkv, att, B, T, C, NH, 1);
 	else
 		gemm_backward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
+}
+
+/* The same, but dqkv is written, not added to: the kernel stores its sums
+ * as they would land on a cleared dqkv (the same bits, without the pass
+ * that clears it); the GEMM path clears it first. */
+void sl_attention_backward_set(float *dqkv, float *scratch, const float *dout,
+                               const float *qkv, const float *att, int B, int T, int C,
+                               int NH)
+{
+	SL_ASSERT(C % NH == 0);
+	if (use_kernel(T, C / NH)) {
+		attn_bwd(dqkv, scratch, dout, qkv, att, B, T, C, NH, 0);
+		return;
+	}
+	memset(dqkv, 0, (size_t)B * T * 3 * C * sizeof *dqkv);
+	gemm_backward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
 }
 
 /* out (n) = a + b; the backward of a sum passes dout to both inputs. */

@@ -289,7 +289,8 @@ static void mul_colsum_add(float *restrict dbias, float *restrict d, const float
 static void linear_backward_set(float *din, float *dw, float *dbias, const float *dout,
                                 const float *in, const float *w, int B, int C, int OC)
 {
-	sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 0.0f);
+	memset(din, 0, (size_t)B * C * sizeof *din);
+	sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 1.0f);
 	sl_matmul(dw, dout, in, SL_TRANS_T, SL_TRANS_N, OC, C, B, 1.0f, 1.0f);
 	if (dbias)
 		colsum_add(dbias, dout, B, OC);
@@ -349,9 +350,8 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 			linear_backward_set(a->dx, G(pidx(l, PROJW)), G(pidx(l, PROJB)), dproj, atty,
 			                   W(pidx(l, PROJW)), BT, C, C);
 		}
-		memset(a->dqkv, 0, btc * 3 * sizeof *a->dqkv);
-		sl_attention_backward(a->dqkv, a->datt, a->dx, qkv,
-		                      a->att + (size_t)l * B * NH * T * T, B, T, C, NH);
+		sl_attention_backward_set(a->dqkv, a->datt, a->dx, qkv,
+		                          a->att + (size_t)l * B * NH * T * T, B, T, C, NH);
 		linear_backward_set(a->dx, G(pidx(l, QKVW)), G(pidx(l, QKVB)), a->dqkv, ln1,
 		                   W(pidx(l, QKVW)), BT, C, 3 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN1W)), G(pidx(l, LN1B)), a->dx, x,

@@ -833,6 +833,10 @@ void sl_attention_forward(float *out, float *att, const float *qkv, int B, int T
 void sl_attention_backward(float *dqkv, float *scratch, const float *dout,
                            const float *qkv, const float *att, int B, int T, int C,
                            int NH);
+/* The same, with dqkv written rather than added to (no need to clear it). */
+void sl_attention_backward_set(float *dqkv, float *scratch, const float *dout,
+                               const float *qkv, const float *att, int B, int T, int C,
+                               int NH);
 /* out = a + b over n values; the backward adds dout into da and db. */
 void sl_residual_forward(float *out, const float *a, const float *b, size_t n);
 void sl_residual_backward(float *da, float *db, const float *dout, size_t n);

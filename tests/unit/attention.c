@@ -8,7 +8,8 @@
  * exactly what it reaches causally (its token's row of out and att, its
  * dq row, dk and dv of the tokens up to it) and nothing else, but for dk
  * of later tokens, which the GEMM path also makes NaN; two calls give the
- * same bits.
+ * same bits; sl_attention_backward_set over garbage gives the bits of
+ * sl_attention_backward into a cleared array, NaN included.
  */
 #include "sluice.h"
 #include "tap.h"
@@ -173,6 +174,19 @@ static void check(int B, int T, int hs, float qamp, int nan_at)
 		ok(!memcmp(out, out2, no * sizeof *out) && !memcmp(att, att2, na * sizeof *att) &&
 		   !memcmp(dqkv, dqkv2, n * sizeof *dqkv),
 		   "attention T=%d hs=%d: a second call gives the same bits", T, hs);
+	/* written, not added: over garbage (NaN and infinities among it), the
+	 * bits of adding into zeros */
+	if (qamp == 1) {
+		memset(dqkv, 0, n * sizeof *dqkv);
+		sl_attention_backward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
+		for (size_t i = 0; i < n; i++)
+			dqkv2[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? -INFINITY : 1e30f;
+		sl_attention_backward_set(dqkv2, scratch, dout, qkv, att, B, T, C, NH);
+		ok(!memcmp(dqkv, dqkv2, n * sizeof *dqkv),
+		   "attention T=%d hs=%d%s: the set backward writes the bits of adding into "
+		   "zeros (%zu NaN)", T, hs, nan_at >= 0 ? ", a NaN query" : "",
+		   count_nan(dqkv2, n));
+	}
 	free(qkv);
 	free(out);
 	free(att);
