@@ -185,7 +185,7 @@ static void residual_branch(float *out, float *branch, float *mask, const float 
 	for (int b = 0; b < B; b++)
 		for (int o = 0; o < OC; o++)
 			out[(size_t)b * OC + o] = x[(size_t)b * OC + o] + bias[o];
-	sl_matmul(out, in, w, SL_TRANS_N, SL_TRANS_T, B, OC, C, 1.0f, 1.0f);
+	sl_linear_gemm(out, in, w, B, C, OC, 1);
 }
 
 float sl_gpt_forward(const struct sl_gpt *g, struct sl_gpt_acts *a,
@@ -289,9 +289,8 @@ static void mul_colsum_add(float *restrict dbias, float *restrict d, const float
 static void linear_backward_set(float *din, float *dw, float *dbias, const float *dout,
                                 const float *in, const float *w, int B, int C, int OC)
 {
-	memset(din, 0, (size_t)B * C * sizeof *din);
-	sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 1.0f);
-	sl_matmul(dw, dout, in, SL_TRANS_T, SL_TRANS_N, OC, C, B, 1.0f, 1.0f);
+	sl_linear_gemm_din(din, dout, w, B, C, OC, 0);
+	sl_linear_gemm_dw(dw, dout, in, B, C, OC, 1);
 	if (dbias)
 		colsum_add(dbias, dout, B, OC);
 }

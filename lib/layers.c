@@ -7,7 +7,8 @@
  * float arrays with explicit sizes; arguments ordered outputs, inputs,
  * weights, caches, sizes; a backward accumulates (+=) into its gradients;
  * linear and layer norm skip an input gradient given as NULL (the first
- * layer of a model needs none).  GEMMs go to sl_matmul; every
+ * layer of a model needs none).  GEMMs go to sl_matmul (or lib/gemm.c's
+ * kernels, see sl_linear_gemm); every
  * other loop walks memory contiguously so the compiler can vectorise it,
  * and every reduction runs in a fixed order, so results are bit-identical
  * across runs.  Nothing here allocates or keeps state: whatever a backward
@@ -23,17 +24,50 @@
 /* ---------------------------------------------------------------- linear */
 
 // in (B,C), w (OC,C), bias (OC) -> out (B,OC)
+/* The linear layer's three products: out (+)= in w^T, din (+)= dout w,
+ * dw (+)= dout^T in.  Where sl_gemm_beats_blas (OpenBLAS held to kernels
+ * narrower than the CPU's), lib/gemm.c's; else sgemm.  The forward takes
+ * the transposed panels from 32 rows on: a generator's one token at a
+ * time would pay more for the copy than it saves. */
+void sl_linear_gemm(float *out, const float *in, const float *w, int B, int C, int OC,
+                    int acc)
+{
+	if (B >= 32 && sl_gemm_beats_blas())
+		sl_gemm_nt_panels(out, OC, in, C, w, C, B, OC, C, acc);
+	else
+		sl_matmul(out, in, w, SL_TRANS_N, SL_TRANS_T, B, OC, C, 1.0f, acc ? 1.0f : 0.0f);
+}
+
+void sl_linear_gemm_din(float *din, const float *dout, const float *w, int B, int C,
+                        int OC, int acc)
+{
+	if (sl_gemm_beats_blas()) {
+		sl_gemm_nn(din, C, dout, OC, SL_TRANS_N, w, C, B, C, OC, acc);
+		return;
+	}
+	/* sgemm with beta 0 zeroes the block itself, more slowly than memset
+	 * (measured on the GPT backward) */
+	if (!acc)
+		memset(din, 0, (size_t)B * C * sizeof *din);
+	sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 1.0f);
+}
+
+void sl_linear_gemm_dw(float *dw, const float *dout, const float *in, int B, int C, int OC,
+                       int acc)
+{
+	if (sl_gemm_beats_blas())
+		sl_gemm_nn(dw, C, dout, OC, SL_TRANS_T, in, C, OC, C, B, acc);
+	else
+		sl_matmul(dw, dout, in, SL_TRANS_T, SL_TRANS_N, OC, C, B, 1.0f, acc ? 1.0f : 0.0f);
+}
+
 void sl_linear_forward(float *out, const float *in, const float *w,
                        const float *bias, int B, int C, int OC)
 {
-	float beta = 0.0f;
-
-	if (bias) {
+	if (bias)
 		for (int b = 0; b < B; b++)
 			memcpy(out + (size_t)b * OC, bias, (size_t)OC * sizeof *out);
-		beta = 1.0f;
-	}
-	sl_matmul(out, in, w, SL_TRANS_N, SL_TRANS_T, B, OC, C, 1.0f, beta);
+	sl_linear_gemm(out, in, w, B, C, OC, bias != NULL);
 }
 
 // dout (B,OC) -> din (B,C), dw (OC,C), dbias (OC)
@@ -41,8 +75,8 @@ void sl_linear_backward(float *din, float *dw, float *dbias, const float *dout,
                         const float *in, const float *w, int B, int C, int OC)
 {
 	if (din)
-		sl_matmul(din, dout, w, SL_TRANS_N, SL_TRANS_N, B, C, OC, 1.0f, 1.0f);
-	sl_matmul(dw, dout, in, SL_TRANS_T, SL_TRANS_N, OC, C, B, 1.0f, 1.0f);
+		sl_linear_gemm_din(din, dout, w, B, C, OC, 1);
+	sl_linear_gemm_dw(dw, dout, in, B, C, OC, 1);
 	if (dbias)
 		for (int b = 0; b < B; b++) {
 			const float *d = dout + (size_t)b * OC;

@@ -524,6 +524,16 @@ void sl_init_fill(float *w, struct sl_rng *r, struct sl_init_spec spec,
                   size_t n, int fan_in, int fan_out);
 
 /* -------------------------------------------------------------- layers */
+/* The linear layer's products (lib/layers.c): out (B,OC) = in (B,C)
+ * w (OC,C)^T, din (B,C) = dout (B,OC) w, dw (OC,C) = dout^T in, each
+ * plus the old values when acc; by lib/gemm.c's kernels where
+ * sl_gemm_beats_blas, else sgemm. */
+void sl_linear_gemm(float *out, const float *in, const float *w, int B, int C, int OC,
+                    int acc);
+void sl_linear_gemm_din(float *din, const float *dout, const float *w, int B, int C,
+                        int OC, int acc);
+void sl_linear_gemm_dw(float *dw, const float *dout, const float *in, int B, int C, int OC,
+                       int acc);
 
 /* linear: out = in . w^T + bias, PyTorch's layout (so a (V,C) embedding
  * table can serve as a tied output layer).  bias may be NULL.
