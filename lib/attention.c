@@ -124,14 +124,28 @@ VM_KERNEL(causal_softmax_bwd, (float *da, const float *a, int T), da, a, T)
 #define AT_M 8
 #define AT_MAXHS 32
 
-/* yt (hs,Tp) = y (T,hs; row stride ld) transposed, columns T..Tp zero */
+/* yt (hs,Tp) = y (T,hs; row stride ld) transposed, columns T..Tp zero.
+ * Blocks of 8 x 8 through a buffer: rows of y read as whole vectors, and
+ * rows of yt written as whole vectors. */
 VM_INLINE void at_transpose(float *yt, const float *y, int ld, int T, int Tp, int hs)
 {
+	int j = 0;
+
+	for (; j + 8 <= T && hs % 8 == 0; j += 8)
+		for (int i = 0; i < hs; i += 8) {
+			float b[8][8];
+			for (int r = 0; r < 8; r++)
+				for (int c = 0; c < 8; c++)
+					b[c][r] = y[(size_t)(j + r) * ld + i + c];
+			for (int c = 0; c < 8; c++)
+				for (int r = 0; r < 8; r++)
+					yt[(size_t)(i + c) * Tp + j + r] = b[c][r];
+		}
 	for (int i = 0; i < hs; i++) {
-		for (int j = 0; j < T; j++)
-			yt[(size_t)i * Tp + j] = y[(size_t)j * ld + i];
-		for (int j = T; j < Tp; j++)
-			yt[(size_t)i * Tp + j] = 0;
+		for (int jj = j; jj < T; jj++)
+			yt[(size_t)i * Tp + jj] = y[(size_t)jj * ld + i];
+		for (int jj = T; jj < Tp; jj++)
+			yt[(size_t)i * Tp + jj] = 0;
 	}
 }
 
