@@ -59,6 +59,22 @@ static int close_to(const float *got, int rows, int cols, const double *want,
 	return 1;
 }
 
+/* want (M,N) = base + A B in double, mag the sum of the terms' sizes;
+ * base (M,N, strided like the matrices) may be NULL */
+static void reference(double *want, double *mag, const float *base, const float *a,
+                      const float *b, int M, int N, int K)
+{
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++) {
+			double s = base ? AT(base, N, i, j) : 0, m = fabs(s);
+			for (int k = 0; k < K; k++) {
+				double p = (double)AT(a, K, i, k) * AT(b, N, k, j);
+				s += p, m += fabs(p);
+			}
+			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
+		}
+}
+
 static void check(int M, int N, int K, const char *what)
 {
 	struct sl_rng r;
@@ -77,29 +93,13 @@ static void check(int M, int N, int K, const char *what)
 	mag = sl_xmalloc(big * sizeof *mag);
 
 	/* C = C + A B */
-	for (int i = 0; i < M; i++)
-		for (int j = 0; j < N; j++) {
-			double s = AT(c, N, i, j), m = fabs(s);
-			for (int k = 0; k < K; k++) {
-				double p = (double)AT(a, K, i, k) * AT(b, N, k, j);
-				s += p, m += fabs(p);
-			}
-			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
-		}
+	reference(want, mag, c, a, b, M, N, K);
 	sl_gemm_nn(c, N + PAD, a, K + PAD, SL_TRANS_N, b, N + PAD, M, N, K, 1);
 	ok(close_to(c, M, N, want, mag) && guards(c, M, N),
 	   "%s M=%d N=%d K=%d: nn, added to C", what, M, N, K);
 
 	/* C = A B, twice: the same bits; and C = (A^T)^T B */
-	for (int i = 0; i < M; i++)
-		for (int j = 0; j < N; j++) {
-			double s = 0, m = 0;
-			for (int k = 0; k < K; k++) {
-				double p = (double)AT(a, K, i, k) * AT(b, N, k, j);
-				s += p, m += fabs(p);
-			}
-			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
-		}
+	reference(want, mag, NULL, a, b, M, N, K);
 	sl_gemm_nn(c2, N + PAD, a, K + PAD, SL_TRANS_N, b, N + PAD, M, N, K, 0);
 	ok(close_to(c2, M, N, want, mag) && guards(c2, M, N),
 	   "%s M=%d N=%d K=%d: nn, written", what, M, N, K);
@@ -133,27 +133,11 @@ static void check(int M, int N, int K, const char *what)
 	/* the same through transposed panels: added to the old C (c2 holds
 	 * old C + A B^T now, so want is checked from c's copy), then written */
 	memcpy(c2, c, ((size_t)M * (N + PAD) + PAD) * sizeof *c);
-	for (int i = 0; i < M; i++)
-		for (int j = 0; j < N; j++) {
-			double s = AT(c, N, i, j), m = fabs(s);
-			for (int k = 0; k < K; k++) {
-				double p = (double)AT(a, K, i, k) * AT(bt, K, j, k);
-				s += p, m += fabs(p);
-			}
-			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
-		}
+	reference(want, mag, c, a, b, M, N, K); /* bt holds B transposed */
 	sl_gemm_nt_panels(c, N + PAD, a, K + PAD, bt, K + PAD, M, N, K, 1);
 	ok(close_to(c, M, N, want, mag) && guards(c, M, N),
 	   "%s M=%d N=%d K=%d: nt by panels, added", what, M, N, K);
-	for (int i = 0; i < M; i++)
-		for (int j = 0; j < N; j++) {
-			double s = 0, m = 0;
-			for (int k = 0; k < K; k++) {
-				double p = (double)AT(a, K, i, k) * AT(bt, K, j, k);
-				s += p, m += fabs(p);
-			}
-			want[(size_t)i * N + j] = s, mag[(size_t)i * N + j] = m;
-		}
+	reference(want, mag, NULL, a, b, M, N, K);
 	sl_gemm_nt_panels(c2, N + PAD, a, K + PAD, bt, K + PAD, M, N, K, 0);
 	ok(close_to(c2, M, N, want, mag) && guards(c2, M, N),
 	   "%s M=%d N=%d K=%d: nt by panels, written", what, M, N, K);
