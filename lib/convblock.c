@@ -35,6 +35,7 @@
  * image's columns (IC*KH*KW, OH*OW) and convolution (OC, OH*OW).
  */
 #include "sluice.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -234,17 +235,8 @@ static void relu_pool_plane(float *restrict y, int32_t *restrict am,
  * unpool writes every element (no zeroing pass, no scatter).  Same
  * operations as the scalar versions, element by element, so the same
  * bits (the block's test runs whichever the CPU takes). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define CB_AVX512 1
-#include <immintrin.h>
-#define T512 __attribute__((target("avx512f")))
-
-/* lanes [0, n) of 16 */
-T512 static inline __mmask16 lanes16(int n)
-{
-	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
+#if VM_X86
+#define T512 VM_T512
 
 /* relu_pool_plane for the OC planes of one image: x (OC,OH,OW) */
 T512 static void relu_pool_avx512(float *restrict y, int32_t *restrict am,
@@ -262,7 +254,7 @@ T512 static void relu_pool_avx512(float *restrict y, int32_t *restrict am,
 			size_t at = ((size_t)oc * PH + ph) * PW;
 			for (int p0 = 0; p0 < PW; p0 += 16) {
 				int n = PW - p0 < 16 ? PW - p0 : 16;
-				__mmask16 lo = lanes16(2 * n), hi = lanes16(2 * n - 16), k;
+				__mmask16 lo = vm_lanes16(2 * n), hi = vm_lanes16(2 * n - 16), k;
 				__m512 t0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * p0);
 				__m512 t1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * p0 + 16);
 				__m512 u0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * p0);
@@ -286,8 +278,8 @@ T512 static void relu_pool_avx512(float *restrict y, int32_t *restrict am,
 				k = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ);
 				im = _mm512_mask_add_epi32(im, k, ia, _mm512_set1_epi32(OW + 1));
 				m = _mm512_mask_mov_ps(m, k, d);
-				_mm512_mask_storeu_ps(y + at + p0, lanes16(n), m);
-				_mm512_mask_storeu_epi32(am + at + p0, lanes16(n), im);
+				_mm512_mask_storeu_ps(y + at + p0, vm_lanes16(n), m);
+				_mm512_mask_storeu_epi32(am + at + p0, vm_lanes16(n), im);
 			}
 		}
 }
@@ -313,7 +305,7 @@ T512 static void unpool_relu_avx512(float *restrict dx, const float *restrict dy
 			size_t at = ((size_t)oc * PH + ph) * PW;
 			for (int p0 = 0; p0 < PW; p0 += 16) {
 				int n = PW - p0 < 16 ? PW - p0 : 16;
-				__mmask16 kn = lanes16(n), lo = lanes16(2 * n), hi = lanes16(2 * n - 16);
+				__mmask16 kn = vm_lanes16(n), lo = vm_lanes16(2 * n), hi = vm_lanes16(2 * n - 16);
 				__m512 g = _mm512_add_ps(zero, _mm512_maskz_loadu_ps(kn, dy + at + p0));
 				__m512 yv = _mm512_maskz_loadu_ps(kn, y + at + p0);
 				__m512 v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ), g);
@@ -358,7 +350,7 @@ T512 static void col2im_avx512(float *din, const float *col, const struct sl_con
 		for (int ih = 0; ih < c->H; ih++) {
 			float *dst = din + ((size_t)ic * c->H + ih) * c->W;
 			for (int w0 = 0; w0 < c->W; w0 += 16) {
-				__mmask16 kw16 = lanes16(c->W - w0);
+				__mmask16 kw16 = vm_lanes16(c->W - w0);
 				__m512 acc = _mm512_maskz_loadu_ps(kw16, dst + w0);
 				for (int kh = 0; kh < c->KH; kh++) {
 					int oh = ih + c->pad - kh;
@@ -370,7 +362,7 @@ T512 static void col2im_avx512(float *din, const float *col, const struct sl_con
 						const float *row = col + (((size_t)ic * c->KH + kh) * c->KW + kw) * N +
 						                   (size_t)oh * c->OW;
 						int s = c->pad - kw, lo = -s - w0, hi = c->OW - s - w0;
-						__mmask16 k = (__mmask16)(lanes16(hi) & ~lanes16(lo) & kw16);
+						__mmask16 k = (__mmask16)(vm_lanes16(hi) & ~vm_lanes16(lo) & kw16);
 						__m512 v = _mm512_maskz_loadu_ps(
 						        k, (const float *)((uintptr_t)row +
 						                           (uintptr_t)((ptrdiff_t)(w0 + s) *
@@ -387,8 +379,6 @@ static int avx512(void)
 {
 	return __builtin_cpu_supports("avx512f");
 }
-#else
-#define CB_AVX512 0
 #endif
 
 void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const float *in,
@@ -409,7 +399,7 @@ void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const flo
 		}
 		sl_gemm_nn(o, (int)N, w, (int)K, SL_TRANS_N, cb, (int)N, c->OC, (int)N, (int)K,
 		           bias != NULL);
-#if CB_AVX512
+#if VM_X86
 		if (avx512()) {
 			size_t at = (size_t)b * c->OC * PH * PW;
 			relu_pool_avx512(out + at, argmax + at, o, c->OC, c->OH, c->OW);
@@ -494,7 +484,7 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 	size_t K = (size_t)c->IC * c->KH * c->KW, N = (size_t)c->OH * c->OW;
 	size_t P = (size_t)(c->OH / 2) * (c->OW / 2);
 	float *dconv = scratch, *col = scratch + (size_t)c->OC * N;
-#if CB_AVX512
+#if VM_X86
 	int fast = avx512();
 #else
 	int fast = 0;
@@ -505,7 +495,7 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 
 		/* unpool, with the ReLU's mask: 0 + d where the output is positive */
 		if (fast) {
-#if CB_AVX512
+#if VM_X86
 			size_t at = (size_t)b * c->OC * P;
 			unpool_relu_avx512(dconv, dout + at, argmax + at, out + at, c->OC, c->OH,
 			                   c->OW);
@@ -526,7 +516,7 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 			float *dx = din + (size_t)b * c->IC * c->H * c->W;
 			sl_gemm_nn(col, (int)N, w, (int)K, SL_TRANS_T, dconv, (int)N, (int)K, (int)N,
 			           c->OC, 0);
-#if CB_AVX512
+#if VM_X86
 			if (fast && c->stride == 1) {
 				col2im_avx512(dx, col, c);
 				continue;

@@ -27,28 +27,17 @@
  * layers still give the same bits.
  */
 #include "sluice.h"
+#include "vmath.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define CG_AVX512 1
-#include <immintrin.h>
-#else
-#define CG_AVX512 0
-#endif
 
-#if CG_AVX512
-#define T512 __attribute__((target("avx512f")))
+#if VM_X86
+#define T512 VM_T512
 /* the tiles' loops, fully unrolled, so the tile stays in registers */
 #define UNROLL _Pragma("GCC unroll 16")
 
-/* lanes [0, n) of 16, n may be <= 0 or >= 16 */
-T512 static inline __mmask16 lanes(ptrdiff_t n)
-{
-	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 
 /* One tile of nn_avx512: rows m0..m0+7 (the ones past M repeat row M-1
  * and are not stored), columns n0.. in NV vectors (masks k0, k1). */
@@ -102,7 +91,7 @@ T512 static void nn_avx512(float *restrict C, size_t ldc, const float *restrict 
                            int M, int N, int K, int acc)
 {
 	for (int n0 = 0; n0 < N; n0 += 32) {
-		__mmask16 k0 = lanes(N - n0), k1 = lanes(N - n0 - 16);
+		__mmask16 k0 = vm_lanes16(N - n0), k1 = vm_lanes16(N - n0 - 16);
 		for (int m0 = 0; m0 < M; m0 += 8)
 			if (N - n0 > 16)
 				nn_tile(C, ldc, a, sm, sk, B, ldb, M, K, acc, m0, n0, k0, k1, 2);
@@ -122,7 +111,7 @@ T512 static void nt_panels_avx512(float *restrict C, size_t ldc, const float *re
 {
 	for (int n0 = 0; n0 < N; n0 += 32) {
 		int w = N - n0 < 32 ? N - n0 : 32;
-		__mmask16 k0 = lanes(w), k1 = lanes(w - 16);
+		__mmask16 k0 = vm_lanes16(w), k1 = vm_lanes16(w - 16);
 		for (int j = 0; j < w; j++) {
 			const float *src = B + (size_t)(n0 + j) * ldb;
 			for (int k = 0; k < K; k++)
@@ -176,7 +165,7 @@ T512 static void nt_avx512(float *restrict C, size_t ldc, const float *restrict 
 					v[i][j] = _mm512_setzero_ps();
 			}
 			for (int n = 0; n < N; n += 16) {
-				__mmask16 k = lanes(N - n);
+				__mmask16 k = vm_lanes16(N - n);
 				__m512 x[4], y[4];
 				UNROLL for (int i = 0; i < 4; i++) {
 					x[i] = _mm512_maskz_loadu_ps(k, ar[i] + n);
@@ -210,7 +199,7 @@ T512 static void nt_avx512(float *restrict C, size_t ldc, const float *restrict 
  * x86-64 without the sanitizers). */
 static int use_kernels(void)
 {
-#if CG_AVX512
+#if VM_X86
 	return __builtin_cpu_supports("avx512f");
 #else
 	return 0;
@@ -223,7 +212,7 @@ void sl_gemm_nn(float *c, int ldc, const float *a, int lda, enum sl_trans ta,
 	SL_ASSERT(M >= 0 && N >= 0 && K >= 0);
 	if (M == 0 || N == 0)
 		return;
-#if CG_AVX512
+#if VM_X86
 	if (use_kernels()) {
 		if (ta == SL_TRANS_N)
 			nn_avx512(c, (size_t)ldc, a, lda, 1, b, (size_t)ldb, M, N, K, acc);
@@ -242,7 +231,7 @@ void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, 
 	SL_ASSERT(M >= 0 && N >= 0 && K >= 0);
 	if (M == 0 || N == 0)
 		return;
-#if CG_AVX512
+#if VM_X86
 	if (use_kernels()) {
 		nt_avx512(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, M, N, K);
 		return;
@@ -261,7 +250,7 @@ void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *
 	SL_ASSERT(M >= 0 && N >= 0 && K >= 0);
 	if (M == 0 || N == 0)
 		return;
-#if CG_AVX512
+#if VM_X86
 	if (use_kernels() && K <= PANEL_K) {
 		float pan[(size_t)PANEL_K * 32];
 		nt_panels_avx512(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, M, N, K, acc,

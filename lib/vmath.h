@@ -23,6 +23,7 @@
 #define SL_VMATH_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -103,12 +104,29 @@ VM_INLINE float vm_lanes_total(const float *acc)
 	return (s[0] + s[2]) + (s[1] + s[3]);
 }
 
+/* VM_X86: GCC on x86-64 outside the sanitizer builds, where the library
+ * carries code for CPU features it picks at run time.  There VM_T512
+ * marks a function built for AVX-512 (intrinsics from immintrin.h) and
+ * vm_lanes16(n) is the mask of lanes [0, n) of 16 (n may be <= 0 or
+ * >= 16), for the masked loads and stores of short rows. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define VM_X86 1
+#include <immintrin.h>
+#define VM_T512 __attribute__((target("avx512f")))
+VM_T512 static inline __mmask16 vm_lanes16(ptrdiff_t n)
+{
+	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+#else
+#define VM_X86 0
+#endif
+
 /* VECTOR_CLONES: a loop without multiply-adds (the same bits in every
  * build) compiled for AVX-512, AVX2 and plain SSE2, one picked at load
  * time (GCC's target_clones); a plain function elsewhere and under the
  * sanitizers. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
+#if VM_X86
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define VECTOR_CLONES
@@ -120,8 +138,7 @@ VM_INLINE float vm_lanes_total(const float *acc)
  * on x86-64), else the plain build; elsewhere the one build, fused where
  * fmaf is an instruction (__FP_FAST_FMAF).  Sanitizer builds take the
  * plain path only. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
+#if VM_X86
 #define VM_KERNEL(name, params, ...)                                            \
 	__attribute__((target("avx512f"))) static void name##_avx512 params     \
 	{                                                                       \
