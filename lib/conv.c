@@ -10,7 +10,9 @@
  * them again: dw += dout (OC, OH*OW) . col^T.  The input gradient is the
  * transposed product, w^T . dout, scattered back by col2im (adding where
  * receptive fields overlap).  Images are processed one at a time in order,
- * so the accumulation into dw and dbias has a fixed order.
+ * so the accumulation into dw and dbias has a fixed order.  The three
+ * products go to lib/gemm.c (AVX-512 tiles where the CPU has them, else
+ * sgemm), as the fused block's do, so the two agree bit for bit.
  *
  * Max-pooling records, per output, which input won; the backward routes
  * each gradient to that input alone.

@@ -453,11 +453,13 @@ double sl_now(void);
  * order, so results are bit-identical from run to run.
  *
  *   tensor   sl_matmul over OpenBLAS sgemm, BLAS thread control
+ *   gemm     small products as AVX-512 register tiles (where the CPU has
+ *            them), for the convolutions and the nets' linear layers
  *   rng      sl_mix64 below; the seeded generator (struct sl_rng) is
  *            declared with the other shared helpers above
  *   init     weight initialisation schemes
  *   layers   linear, activations, dropout, layer norm, embedding, softmax
- *   conv     conv2d (im2col + sgemm), max-pool 2d, flatten
+ *   conv     conv2d (im2col + gemm's products), max-pool 2d, flatten
  *   loss     softmax cross-entropy, MSE, MAE, Huber, hinge, BCE with logits
  *   params   parameters, gradients and optimizer moments: one block each,
  *            with named views
