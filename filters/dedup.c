@@ -813,11 +813,8 @@ int main(int argc, char **argv)
 				const struct sl_header *h = sl_reader_header(r);
 				const char *bad = NULL;
 				if (outh) {
-					if (!sl_header_same_fields(outh, h)) {
-						sl_warn("%s: segment %llu has other fields than the "
-						        "first; dedup each schema separately",
-						        sl_reader_name(r),
-						        (unsigned long long)sl_reader_segments(r));
+					if (sl_reader_fields_differ(r, outh, h,
+					                            "; dedup each schema separately")) {
 						rc = 1;
 						break;
 					}

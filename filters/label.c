@@ -780,10 +780,8 @@ static int review(const struct opts *o, int nin, char **in, int argc, char **arg
 				if (!first) {
 					first = sl_header_copy(h);
 					lab = sl_header_find(h, o->field);
-				} else if (!sl_header_same_fields(first, h)) {
-					sl_warn("%s: segment %llu has other fields than the first; "
-					        "sample each schema separately", sl_reader_name(r),
-					        (unsigned long long)sl_reader_segments(r));
+				} else if (sl_reader_fields_differ(r, first, h,
+				                                   "; sample each schema separately")) {
 					rc = 1;
 				}
 				continue;

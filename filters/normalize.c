@@ -704,10 +704,7 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 			size_t rawn;
 			if (ev == SL_HEADER) {
 				const struct sl_header *h = sl_reader_header(r);
-				if (*first && !sl_header_same_fields(*first, h)) {
-					sl_warn("%s: segment %llu has other fields than the first",
-					        sl_reader_name(r),
-					        (unsigned long long)sl_reader_segments(r));
+				if (sl_reader_fields_differ(r, *first, h, NULL)) {
 					rc = 1;
 					break;
 				}
@@ -959,10 +956,7 @@ int main(int argc, char **argv)
 			const char *why, *field;
 			if (ev == SL_HEADER) {
 				const struct sl_header *h = sl_reader_header(r);
-				if (w && !sl_header_same_fields(first, h)) {
-					sl_warn("%s: segment %llu has other fields than the first",
-					        sl_reader_name(r),
-					        (unsigned long long)sl_reader_segments(r));
+				if (w && sl_reader_fields_differ(r, first, h, NULL)) {
 					rc = 1;
 					break;
 				}

@@ -649,11 +649,8 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 			size_t rawn;
 			if (ev == SL_HEADER) {
 				const struct sl_header *h = sl_reader_header(r);
-				if (*first && !sl_header_same_fields(*first, h)) {
-					sl_warn("%s: segment %llu has other fields than the "
-					        "first; treat each schema separately",
-					        sl_reader_name(r),
-					        (unsigned long long)sl_reader_segments(r));
+				if (sl_reader_fields_differ(r, *first, h,
+				                            "; treat each schema separately")) {
 					rc = 1;
 					break;
 				}
@@ -770,10 +767,8 @@ static int apply_stream(struct model *M, const struct opts *o, struct sl_reader 
 	while ((ev = sl_read(r)) > 0) {
 		if (ev == SL_HEADER) {
 			const struct sl_header *h = sl_reader_header(r);
-			if (R->first && !sl_header_same_fields(R->first, h)) {
-				sl_warn("%s: segment %llu has other fields than the first; "
-				        "treat each schema separately", sl_reader_name(r),
-				        (unsigned long long)sl_reader_segments(r));
+			if (sl_reader_fields_differ(r, R->first, h,
+			                            "; treat each schema separately")) {
 				rc = 1;
 				break;
 			}

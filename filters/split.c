@@ -417,11 +417,8 @@ int main(int argc, char **argv)
 			if (ev == SL_HEADER) {
 				const struct sl_header *h = sl_reader_header(r);
 				if (first) {
-					if (!sl_header_same_fields(first, h)) {
-						sl_warn("%s: segment %llu has other fields than the "
-						        "first input; split each schema separately",
-						        sl_reader_name(r),
-						        (unsigned long long)sl_reader_segments(r));
+					if (sl_reader_fields_differ(r, first, h,
+					                            " input; split each schema separately")) {
 						rc = 1;
 						break;
 					}

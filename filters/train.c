@@ -310,10 +310,7 @@ static int load(struct trainer *T, struct data *d, char **files, int nfiles,
 			const char *field, *why;
 			if (ev == SL_HEADER) {
 				const struct sl_header *h = sl_reader_header(r);
-				if (first && !sl_header_same_fields(first, h)) {
-					sl_warn("%s: segment %llu has other fields than the first",
-					        sl_reader_name(r),
-					        (unsigned long long)sl_reader_segments(r));
+				if (sl_reader_fields_differ(r, first, h, NULL)) {
 					rc = 1;
 					break;
 				}

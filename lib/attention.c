@@ -261,6 +261,19 @@ enum { AT_SET, AT_ADD, AT_SCALE };
 #define AT_OUT(mode, alpha, x, old)                                                \
 	((mode) == AT_SET ? (x) : vm_madd((alpha), (x), (mode) == AT_ADD ? (old) : 0.0f, fused))
 
+/* A tile's AT_M rows of sums into o's rows t0.. (row stride ldo), as
+ * accum says. */
+VM_INLINE void at_store_tile(int fused, float *o, int ldo, int t0, int accum, float alpha,
+                             float acc[AT_M][AT_MAXHS], int hs)
+{
+#pragma GCC unroll 8
+	for (int r = 0; r < AT_M; r++) {
+		float *or = o + (size_t)(t0 + r) * ldo;
+		for (int i = 0; i < hs; i++)
+			or[i] = AT_OUT(accum, alpha, acc[r][i], or[i]);
+	}
+}
+
 /* o[t] (+)= alpha * sum over j <= t of P[t][j] y[j], t in [t0,t1): P
  * (T,T), y (T,hs) row stride ldy, o row stride ldo; stored as accum says
  * (AT_OUT).  Only P's lower triangle and y's rows up to t reach o[t]. */
@@ -293,12 +306,7 @@ VM_INLINE void at_mix(int fused, float *o, int ldo, int accum, float alpha, cons
 					acc[r][i] = vm_madd(p, yr[i], acc[r][i], fused);
 			}
 		}
-#pragma GCC unroll 8
-		for (int r = 0; r < AT_M; r++) {
-			float *or = o + (size_t)(t + r) * ldo;
-			for (int i = 0; i < hs; i++)
-				or[i] = AT_OUT(accum, alpha, acc[r][i], or[i]);
-		}
+		at_store_tile(fused, o, ldo, t, accum, alpha, acc, hs);
 	}
 	for (; t < t1; t++) {
 		float acc[AT_MAXHS] = {0}, *or = o + (size_t)t * ldo;
@@ -344,12 +352,7 @@ VM_INLINE void at_mixt(int fused, float *o, int ldo, int accum, float alpha, con
 					acc[r][i] = vm_madd(p, yr[i], acc[r][i], fused);
 			}
 		}
-#pragma GCC unroll 8
-		for (int r = 0; r < AT_M; r++) {
-			float *or = o + (size_t)(j + r) * ldo;
-			for (int i = 0; i < hs; i++)
-				or[i] = AT_OUT(accum, alpha, acc[r][i], or[i]);
-		}
+		at_store_tile(fused, o, ldo, j, accum, alpha, acc, hs);
 	}
 	for (; j < T; j++) {
 		float acc[AT_MAXHS] = {0}, *or = o + (size_t)j * ldo;

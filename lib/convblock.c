@@ -375,10 +375,6 @@ T512 static void col2im_avx512(float *din, const float *col, const struct sl_con
 		}
 }
 
-static int avx512(void)
-{
-	return __builtin_cpu_supports("avx512f");
-}
 #endif
 
 void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const float *in,
@@ -400,7 +396,7 @@ void sl_convblock_forward(float *out, int32_t *argmax, float *scratch, const flo
 		sl_gemm_nn(o, (int)N, w, (int)K, SL_TRANS_N, cb, (int)N, c->OC, (int)N, (int)K,
 		           bias != NULL);
 #if VM_X86
-		if (avx512()) {
+		if (vm_avx512()) {
 			size_t at = (size_t)b * c->OC * PH * PW;
 			relu_pool_avx512(out + at, argmax + at, o, c->OC, c->OH, c->OW);
 			continue;
@@ -484,11 +480,7 @@ void sl_convblock_backward(float *din, float *dw, float *dbias, const float *dou
 	size_t K = (size_t)c->IC * c->KH * c->KW, N = (size_t)c->OH * c->OW;
 	size_t P = (size_t)(c->OH / 2) * (c->OW / 2);
 	float *dconv = scratch, *col = scratch + (size_t)c->OC * N;
-#if VM_X86
-	int fast = avx512();
-#else
-	int fast = 0;
-#endif
+	int fast = vm_avx512();
 
 	for (int b = 0; b < B; b++) {
 		const float *x = in + (size_t)b * c->IC * c->H * c->W;

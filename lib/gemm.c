@@ -195,17 +195,6 @@ T512 static void nt_avx512(float *restrict C, size_t ldc, const float *restrict 
 }
 #endif
 
-/* The kernels where the CPU has AVX-512 (and this is a GCC build for
- * x86-64 without the sanitizers). */
-static int use_kernels(void)
-{
-#if VM_X86
-	return __builtin_cpu_supports("avx512f");
-#else
-	return 0;
-#endif
-}
-
 void sl_gemm_nn(float *c, int ldc, const float *a, int lda, enum sl_trans ta,
                 const float *b, int ldb, int M, int N, int K, int acc)
 {
@@ -213,7 +202,7 @@ void sl_gemm_nn(float *c, int ldc, const float *a, int lda, enum sl_trans ta,
 	if (M == 0 || N == 0)
 		return;
 #if VM_X86
-	if (use_kernels()) {
+	if (vm_avx512()) {
 		if (ta == SL_TRANS_N)
 			nn_avx512(c, (size_t)ldc, a, lda, 1, b, (size_t)ldb, M, N, K, acc);
 		else
@@ -232,7 +221,7 @@ void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, 
 	if (M == 0 || N == 0)
 		return;
 #if VM_X86
-	if (use_kernels()) {
+	if (vm_avx512()) {
 		nt_avx512(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, M, N, K);
 		return;
 	}
@@ -251,7 +240,7 @@ void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *
 	if (M == 0 || N == 0)
 		return;
 #if VM_X86
-	if (use_kernels() && K <= PANEL_K) {
+	if (vm_avx512() && K <= PANEL_K) {
 		float pan[(size_t)PANEL_K * 32];
 		nt_panels_avx512(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, M, N, K, acc,
 		                 pan);
@@ -264,5 +253,5 @@ void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *
 
 int sl_gemm_beats_blas(void)
 {
-	return use_kernels() && !sl_blas_wide();
+	return vm_avx512() && !sl_blas_wide();
 }

@@ -986,6 +986,16 @@ const char *sl_reader_name(const struct sl_reader *r)
 	return r->name;
 }
 
+int sl_reader_fields_differ(const struct sl_reader *r, const struct sl_header *first,
+                            const struct sl_header *h, const char *tail)
+{
+	if (!first || sl_header_same_fields(first, h))
+		return 0;
+	sl_warn("%s: segment %llu has other fields than the first%s", sl_reader_name(r),
+	        (unsigned long long)sl_reader_segments(r), tail ? tail : "");
+	return 1;
+}
+
 const char *sl_reader_error(const struct sl_reader *r)
 {
 	return r->err;

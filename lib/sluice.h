@@ -274,6 +274,11 @@ uint64_t sl_reader_recno(const struct sl_reader *r);
 /* Number of headers read so far. */
 uint64_t sl_reader_segments(const struct sl_reader *r);
 const char *sl_reader_name(const struct sl_reader *r);
+/* For a stage that takes one schema: 1, after a warning naming the input
+ * and the segment ("...has other fields than the first" and tail, which
+ * may be NULL), when first is given and header h has other fields; else 0. */
+int sl_reader_fields_differ(const struct sl_reader *r, const struct sl_header *first,
+                            const struct sl_header *h, const char *tail);
 /* "input: record N: field "x": what went wrong", or NULL. */
 const char *sl_reader_error(const struct sl_reader *r);
 

@@ -122,6 +122,16 @@ VM_T512 static inline __mmask16 vm_lanes16(ptrdiff_t n)
 #define VM_X86 0
 #endif
 
+/* Whether the AVX-512 builds may run: VM_X86 and a CPU with AVX-512F. */
+static inline int vm_avx512(void)
+{
+#if VM_X86
+	return __builtin_cpu_supports("avx512f");
+#else
+	return 0;
+#endif
+}
+
 /* VECTOR_CLONES: a loop without multiply-adds (the same bits in every
  * build) compiled for AVX-512, AVX2 and plain SSE2, one picked at load
  * time (GCC's target_clones); a plain function elsewhere and under the

@@ -273,14 +273,7 @@ is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
 	"True 2 [None, {'records': 3, 'kept': 2, 'exact': 1, 'near': 0}, {'records': 2, 'dropped': 0, 'filled': {'id': 0, 'a': 1, 'x': 1, 's': 1}, 'methods': {'id': 'mean', 'a': 'mean', 'x': 'mean', 's': 'mode'}}]"
 is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
 is "a chain: the first header's lineage has no counts" "$(hdr "$T/chain.sl" '[e.get("counts") for e in h["lineage"]]')" "[None, None, None]"
-head -c -3 "$T/dup.sl" > "$T/trunc.sl"
-run sluice-impute --apply "$T/state.sl" --trailer -o "$T/none.sl" "$T/trunc.sl"
-ok_rc "trailer: a truncated input: exit 1" 1
-if [ -e "$T/none.sl" ]; then fail "a truncated input: no output, no trailer"; else pass "a truncated input: no output, no trailer"; fi
-run sluice-impute --apply "$T/state.sl" --trailer "$T/trunc.sl"
-is "a truncated input to stdout: nothing written" "$(wc -c < "$T/out")" "0"
-run sluice-impute --fit "$T/s9.sl" --trailer "$T/in.sl"
-ok_rc "--trailer without --apply: exit 2" 2
+trailer_refusals sluice-impute "$T/state.sl" "$T/in.sl"
 
 # determinism: same input, same paths, same bytes
 sluice-impute --fit "$T/s1.sl" --method knn -o "$T/d.sl" "$T/kz.sl" 2>/dev/null

@@ -12,6 +12,10 @@
 #   trail FILE             for a stream ending in a --trailer header: whether the
 #                          last object is a header with the first's fields, how
 #                          many headers, and the counts of the last one's lineage
+#   trailer_refusals STAGE STATE FITINPUT
+#                          --apply STATE --trailer on $T/dup.sl cut short: exit 1
+#                          and nothing written, to -o or to stdout; and --fit
+#                          $T/s9.sl --trailer FITINPUT refused with exit 2
 #   done_testing           prints the plan and sets the exit status
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,6 +69,17 @@ trail() {
 objs = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
 t = objs[-1]
 print(isinstance(t, dict) and t["fields"] == objs[0]["fields"], sum(isinstance(o, dict) for o in objs), [e.get("counts") for e in t["lineage"]])' "$1"
+}
+
+trailer_refusals() {
+	head -c -3 "$T/dup.sl" > "$T/trunc.sl"
+	run "$1" --apply "$2" --trailer -o "$T/none.sl" "$T/trunc.sl"
+	ok_rc "trailer: a truncated input: exit 1" 1
+	if [ -e "$T/none.sl" ]; then fail "a truncated input: no output, no trailer"; else pass "a truncated input: no output, no trailer"; fi
+	run "$1" --apply "$2" --trailer "$T/trunc.sl"
+	is "a truncated input to stdout: nothing written" "$(wc -c < "$T/out")" "0"
+	run "$1" --fit "$T/s9.sl" --trailer "$3"
+	ok_rc "--trailer without --apply: exit 2" 2
 }
 
 done_testing() {

@@ -116,14 +116,7 @@ sluice-dedup --trailer "$T/dup.sl" 2>/dev/null | sluice-normalize --apply "$T/st
 is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
 	"True 2 [{'records': 3, 'kept': 2, 'exact': 1, 'near': 0}, {'records': 2, 'transformed': {'a': 2, 'c': 2}, 'methods': {'a': 'minmax', 'c': 'onehot'}, 'unseen': {'c': 0}}]"
 is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
-head -c -3 "$T/dup.sl" > "$T/trunc.sl"
-run sluice-normalize --apply "$T/state.sl" --trailer -o "$T/none.sl" "$T/trunc.sl"
-ok_rc "trailer: a truncated input: exit 1" 1
-if [ -e "$T/none.sl" ]; then fail "a truncated input: no output, no trailer"; else pass "a truncated input: no output, no trailer"; fi
-run sluice-normalize --apply "$T/state.sl" --trailer "$T/trunc.sl"
-is "a truncated input to stdout: nothing written" "$(wc -c < "$T/out")" "0"
-run sluice-normalize --fit "$T/s9.sl" --trailer "$T/train.sl"
-ok_rc "--trailer without --apply: exit 2" 2
+trailer_refusals sluice-normalize "$T/state.sl" "$T/train.sl"
 
 # bad usage and input
 run sluice-normalize --zscore nope "$T/train.sl"

@@ -147,14 +147,7 @@ sluice-dedup --trailer "$T/dup.sl" 2>/dev/null | sluice-outliers --apply "$T/sta
 is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
 	"True 2 [{'records': 4, 'kept': 3, 'exact': 1, 'near': 0}, {'records': 3, 'dropped': 0, 'clipped': {'a': 2, 'x': 2}, 'low': {'a': 1, 'x': 1}, 'high': {'a': 1, 'x': 1}}]"
 is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
-head -c -3 "$T/dup.sl" > "$T/trunc.sl"
-run sluice-outliers --apply "$T/state.sl" --trailer -o "$T/none.sl" "$T/trunc.sl"
-ok_rc "trailer: a truncated input: exit 1" 1
-if [ -e "$T/none.sl" ]; then fail "a truncated input: no output, no trailer"; else pass "a truncated input: no output, no trailer"; fi
-run sluice-outliers --apply "$T/state.sl" --trailer "$T/trunc.sl"
-is "a truncated input to stdout: nothing written" "$(wc -c < "$T/out")" "0"
-run sluice-outliers --fit "$T/s9.sl" --trailer "$T/in.sl"
-ok_rc "--trailer without --apply: exit 2" 2
+trailer_refusals sluice-outliers "$T/state.sl" "$T/in.sl"
 
 # determinism
 sluice-outliers --fit "$T/s.sl" --action flag -o "$T/d.sl" "$T/in.sl" 2>/dev/null
