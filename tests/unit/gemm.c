@@ -9,10 +9,14 @@
  * the words after C).  Each result is checked to a relative tolerance of
  * the sum of absolute products (float rounding, whatever the order); two
  * calls give the same bits; a NaN in one input reaches exactly the
- * outputs that read it.
+ * outputs that read it.  Products from 2^21 multiply-adds on go through
+ * packed strips and panels, blocked in rows and in the inner dimension:
+ * with AVX-512 they must give the bits of the same product taken 8 rows
+ * at a time (each slice read in place), for every entry point.
  */
 #include "sluice.h"
 #include "tap.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -175,6 +179,66 @@ static void check_nan(int M, int N, int K)
 	free(a), free(b), free(c);
 }
 
+/* The packed path against 8-row slices read in place: nn (A as is and
+ * transposed) and nt by panels, written and added to C, all the same bits
+ * (each element is one chain of multiply-adds in k order either way). */
+static void check_packed_bits(int M, int N, int K)
+{
+	struct sl_rng r;
+	size_t cn = (size_t)M * (N + PAD) + PAD;
+	float *a, *at, *b, *bt, *c0, *full, *part;
+	int bad[4] = {0};
+
+	sl_rng_seed(&r, (uint64_t)(M + N + K));
+	a = mat(&r, M, K);
+	at = mat(&r, K, M);
+	b = mat(&r, K, N);
+	bt = mat(&r, N, K);
+	c0 = mat(&r, M, N);
+	full = sl_xmalloc(cn * sizeof *full);
+	part = sl_xmalloc(cn * sizeof *part);
+	for (int k = 0; k < K; k++)
+		for (int i = 0; i < M; i++)
+			AT(at, M, k, i) = AT(a, K, i, k);
+	for (int j = 0; j < N; j++)
+		for (int k = 0; k < K; k++)
+			AT(bt, K, j, k) = AT(b, N, k, j);
+	for (int acc = 0; acc < 2; acc++) {
+		memcpy(full, c0, cn * sizeof *full);
+		sl_gemm_nn(full, N + PAD, a, K + PAD, SL_TRANS_N, b, N + PAD, M, N, K, acc);
+		/* slices: A as is, A transposed, B^T by panels */
+		for (int way = 0; way < 3; way++) {
+			memcpy(part, c0, cn * sizeof *part);
+			for (int m0 = 0; m0 < M; m0 += 8) {
+				int m = M - m0 < 8 ? M - m0 : 8;
+				float *c = &AT(part, N, m0, 0);
+				if (way == 0)
+					sl_gemm_nn(c, N + PAD, &AT(a, K, m0, 0), K + PAD, SL_TRANS_N, b,
+					           N + PAD, m, N, K, acc);
+				else if (way == 1)
+					sl_gemm_nn(c, N + PAD, &AT(at, M, 0, m0), M + PAD, SL_TRANS_T, b,
+					           N + PAD, m, N, K, acc);
+				else
+					sl_gemm_nt_panels(c, N + PAD, &AT(a, K, m0, 0), K + PAD, bt, K + PAD,
+					                  m, N, K, acc);
+			}
+			bad[way] += memcmp(full, part, cn * sizeof *full) != 0;
+		}
+		/* and the whole product through the other entry points */
+		memcpy(part, c0, cn * sizeof *part);
+		sl_gemm_nn(part, N + PAD, at, M + PAD, SL_TRANS_T, b, N + PAD, M, N, K, acc);
+		bad[3] += memcmp(full, part, cn * sizeof *full) != 0;
+		memcpy(part, c0, cn * sizeof *part);
+		sl_gemm_nt_panels(part, N + PAD, a, K + PAD, bt, K + PAD, M, N, K, acc);
+		bad[3] += memcmp(full, part, cn * sizeof *full) != 0;
+	}
+	ok(bad[0] == 0, "M=%d N=%d K=%d: packed nn, the bits of 8-row slices", M, N, K);
+	ok(bad[1] == 0, "M=%d N=%d K=%d: packed, A transposed: the same bits", M, N, K);
+	ok(bad[2] == 0, "M=%d N=%d K=%d: packed nt by panels: the same bits", M, N, K);
+	ok(bad[3] == 0, "M=%d N=%d K=%d: all three entry points agree to the bit", M, N, K);
+	free(a), free(at), free(b), free(bt), free(c0), free(full), free(part);
+}
+
 int main(void)
 {
 	static const int rows[] = {1, 3, 4, 5, 7, 8, 9};
@@ -192,6 +256,19 @@ int main(void)
 	check(40, 65, 128, "GPT head");
 	check(9, 20, 1500, "panels past their K");
 	check(6, 576, 25, "5x5 kernel");
+	check(384, 128, 128, "packed: a GPT worker's attention projection");
+	check(300, 100, 700, "packed: two row blocks, three inner blocks");
+	check(520, 50, 90, "packed: three row blocks, a masked second panel");
 	check_nan(9, 33, 7);
+	check_nan(257, 40, 300);
+#if VM_X86
+	if (vm_avx512()) {
+		check_packed_bits(384, 128, 128);
+		check_packed_bits(300, 100, 700);
+		check_packed_bits(520, 50, 90);
+		check_packed_bits(203, 65, 600);
+	} else
+		ok(1, "# SKIP packed-path bits: this CPU has no AVX-512");
+#endif
 	return done_testing();
 }
