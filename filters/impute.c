@@ -1351,6 +1351,8 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 					rc = 1;
 					break;
 				}
+				if (*first) /* a trailer's counts, say */
+					sl_lineage_follow(&(*first)->lineage, &h->lineage);
 				if (!*first) {
 					*first = sl_header_copy(h);
 					put_header(arena, h);
@@ -1418,6 +1420,7 @@ struct run {
 	struct scratch S;
 	uint64_t records, dropped;
 	struct sl_val lastlin; /* the last input header's lineage, for a trailer */
+	const struct sl_val *lin; /* a fit's: the input's lineage as it ended */
 };
 
 /* Applies M to every record r reads.  The first header opens the output;
@@ -1449,6 +1452,8 @@ static int apply_stream(struct model *M, const struct opts *o, struct sl_reader 
 			if ((rc = bind(M, h, sl_reader_name(r))) ||
 			    (rc = plan_output(M, h, argc, argv, &R->outh, sl_reader_name(r))))
 				break;
+			if (R->lin)
+				sl_lineage_rebase(R->outh, R->lin);
 			if (lcounts)
 				sl_val_set(&R->outh->lineage.u.a[R->outh->lineage.n - 1], "counts",
 				           sl_val_copy(lcounts));
@@ -1633,6 +1638,7 @@ int main(int argc, char **argv)
 	struct opts o = {.method = M_MEAN, .k = 5, .scale = 1};
 	struct model M = {0};
 	struct run R = {0};
+	struct sl_val fitlin = {0}; /* R.lin, for a fit */
 	struct sl_big arena = {0};
 	struct sl_cols *cols = NULL;
 	uint64_t records = 0, dropped = 0;
@@ -1727,6 +1733,8 @@ int main(int argc, char **argv)
 			const char *name = nin ? argv[optind] : "(stdin)";
 			struct sl_reader *r = cols ? sl_reader_cols(cols, name)
 			                           : sl_reader_mem(arena.p, arena.n, name);
+			fitlin = sl_val_copy(&R.first->lineage);
+			R.lin = &fitlin;
 			sl_header_free(R.first);
 			R.first = NULL;
 			lc = counts_val(&M, records, dropped);
@@ -1768,6 +1776,7 @@ int main(int argc, char **argv)
 	free(R.S.best);
 	free(R.S.bestd);
 	sl_header_free(R.first);
+	sl_val_free(&fitlin);
 	sl_header_free(R.outh);
 	sl_val_free(&R.lastlin);
 	sl_big_free(&arena);

@@ -44,6 +44,8 @@ struct spec {
 	size_t cnt;        /* fitting: values seen (not NaN), their */
 	double sum, mn, mx; /* sum, min and max, */
 	double ss;         /* and squared deviations from the mean */
+	uint64_t seen;     /* fitting: the values a transform changes (not
+	                    * nil nor NaN), for the lineage's counts */
 };
 
 struct opts {
@@ -225,7 +227,10 @@ static void fit_spec(struct spec *s, const struct opts *o)
 
 /* ------------------------------------------------------------- state */
 
-static struct sl_header *state_header(const struct opts *o, int argc, char **argv)
+/* The state's header: its fields, the method parameters, and the lineage
+ * of the stream it was fitted on (in's) with this run's entry. */
+static struct sl_header *state_header(const struct opts *o, const struct sl_header *in,
+                                      int argc, char **argv)
 {
 	struct sl_header *h = sl_header_new();
 	struct sl_type ts = {SL_STR, 0, 0}, tf = {SL_FLOAT, 0, 0}, ti = {SL_INT, 0, 0},
@@ -246,14 +251,16 @@ static struct sl_header *state_header(const struct opts *o, int argc, char **arg
 	sl_val_set(&params, "unseen", sl_val_str(o->unseen == U_ERROR ? "error" : "ignore"));
 	sl_val_set(&params, "pack", o->pack ? sl_val_str(o->pack) : sl_val_nil());
 	sl_val_set(&h->meta, "params", params);
+	sl_val_free(&h->lineage);
+	h->lineage = sl_val_copy(&in->lineage);
 	sl_header_lineage(h, argc, argv);
 	return h;
 }
 
-static int write_state(const struct opts *o, const char *path, char **pack_order,
-                       size_t npack, int argc, char **argv)
+static int write_state(const struct opts *o, const struct sl_header *in, const char *path,
+                       char **pack_order, size_t npack, int argc, char **argv)
 {
-	struct sl_header *h = state_header(o, argc, argv);
+	struct sl_header *h = state_header(o, in, argc, argv);
 	struct sl_wopts wo = {0, 1};
 	struct sl_writer *w = sl_writer_open(path, &wo);
 	char *err = NULL;
@@ -690,7 +697,7 @@ static void put_header(struct sl_big *a, const struct sl_header *h)
 /* Reads every input: the first header, the records' bytes into arena (a
  * stream of its own, so it can be read again), and the values to fit. */
 static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
-                  struct sl_cols **cols, struct sl_header **first)
+                  struct sl_cols **cols, struct sl_header **first, uint64_t *nrec)
 {
 	struct sl_buf tmp = {0};
 	int rc = 0;
@@ -708,6 +715,8 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 					rc = 1;
 					break;
 				}
+				if (*first) /* a trailer's counts, say */
+					sl_lineage_follow(&(*first)->lineage, &h->lineage);
 				if (!*first) {
 					*first = sl_header_copy(h);
 					put_header(arena, h);
@@ -728,6 +737,7 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 				continue;
 			}
 			v = sl_reader_values(r);
+			(*nrec)++;
 			sl_reader_raw(r, &raw, &rawn);
 			if (*cols)
 				sl_cols_add(*cols, v);
@@ -739,6 +749,7 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 					continue;
 				s = &o->specs[map[f]];
 				if (s->m == M_ONEHOT || s->m == M_ORDINAL) {
+					s->seen++;
 					cat_text(&tmp, &v[f]);
 					cat_numeric = v[f].kind == SL_INT;
 					if (cat_index(s, tmp.p) < 0) { /* insert, keep sorted */
@@ -770,6 +781,7 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 						memcpy(sl_big_reserve(&s->col, sizeof x), &x, sizeof x);
 						s->col.n += sizeof x;
 					}
+					s->seen++;
 					if (!s->cnt++)
 						s->mn = s->mx = x;
 					s->sum += x;
@@ -881,7 +893,9 @@ int main(int argc, char **argv)
 	struct sl_writer *w = NULL;
 	struct sl_value *mid = NULL, *out = NULL;
 	struct sl_val lastlin = {0}; /* the last input header's, for a trailer */
-	struct tally *tally = NULL;
+	struct tally *tally = NULL, *ftally = NULL; /* ftally: a fit's forecast */
+	struct sl_val fitc = {0};
+	uint64_t fitrec = 0;
 	float *vec = NULL;
 	char **order = NULL, *end;
 	size_t norder = 0;
@@ -933,17 +947,24 @@ int main(int argc, char **argv)
 	nin = argc - optind;
 
 	if (!o.apply) { /* fit: read everything first */
-		rc = gather(&o, nin, argv + optind, &arena, &cols, &first);
+		rc = gather(&o, nin, argv + optind, &arena, &cols, &first, &fitrec);
 		if (!rc)
 			rc = zscore_pass(&o, &arena, cols, nin ? argv[optind] : "(stdin)");
 		for (size_t i = 0; i < o.nspecs && !rc; i++)
 			fit_spec(&o.specs[i], &o);
 		if (!rc)
 			rc = build_layout(&L, &o, first, &order, &norder, 1, nin ? argv[optind] : "(stdin)");
-		if (!rc && o.fit && write_state(&o, o.fit, order, norder, argc, argv) < 0)
+		if (!rc && o.fit && write_state(&o, first, o.fit, order, norder, argc, argv) < 0)
 			rc = 1;
 		if (rc || o.fit_only)
 			goto done;
+		/* what the pass below will do, known now from the fit: its
+		 * counts go into the output's lineage entry (as --apply
+		 * --trailer would record them) */
+		ftally = sl_xcalloc(o.nspecs + 1, sizeof *ftally);
+		for (size_t i = 0; i < o.nspecs; i++)
+			ftally[i].done = o.specs[i].seen;
+		fitc = apply_counts(&o, ftally, fitrec, L.npack);
 	}
 	/* apply: stream the input (or the gathered arena) through */
 	for (int a = 0; a < (o.apply ? (nin ? nin : 1) : 1) && !rc; a++) {
@@ -971,6 +992,9 @@ int main(int argc, char **argv)
 						break;
 				}
 				sl_header_lineage(L.out, argc, argv);
+				if (!o.apply)
+					sl_val_set(&L.out->lineage.u.a[L.out->lineage.n - 1], "counts",
+					           sl_val_copy(&fitc));
 				w = sl_writer_open(o.cli.output, &o.cli.w);
 				if (sl_writer_error(w) || sl_write_header(w, L.out) < 0) {
 					sl_warn("%s", sl_writer_error(w));
@@ -1001,6 +1025,11 @@ int main(int argc, char **argv)
 			rc = 1;
 		}
 		sl_reader_close(r);
+	}
+	if (w && !rc && !o.apply) { /* the counts written are the counts */
+		SL_ASSERT(nrec == fitrec);
+		for (size_t i = 0; i < o.nspecs; i++)
+			SL_ASSERT(tally[i].done == ftally[i].done && tally[i].unseen == 0);
 	}
 	if (w && !rc && o.trailer &&
 	    sl_write_trailer(w, L.out, &lastlin,
@@ -1043,6 +1072,8 @@ done:
 	free(out);
 	free(vec);
 	free(tally);
+	free(ftally);
+	sl_val_free(&fitc);
 	sl_val_free(&lastlin);
 	sl_header_free(first);
 	sl_big_free(&arena);

@@ -654,6 +654,8 @@ static int gather(struct model *M, const struct opts *o, int nin, char **files,
 					rc = 1;
 					break;
 				}
+				if (*first) /* a trailer's counts, say */
+					sl_lineage_follow(&(*first)->lineage, &h->lineage);
 				if (!*first) {
 					*first = sl_header_copy(h);
 					put_header(arena, h);
@@ -712,6 +714,7 @@ struct run {
 	struct sl_value *out;
 	uint64_t records, dropped;
 	struct sl_val lastlin; /* the last input header's lineage, for a trailer */
+	const struct sl_val *lin; /* a fit's: the input's lineage as it ended */
 };
 
 /* Opens the output side of a run on the input header h: the output
@@ -729,6 +732,8 @@ static int open_output(struct model *M, const struct opts *o,
 	if ((rc = bind(M, h, name)) ||
 	    (rc = plan_output(M, h, argc, argv, &R->outh, name, count_only)))
 		return rc;
+	if (R->lin)
+		sl_lineage_rebase(R->outh, R->lin);
 	if (lcounts)
 		sl_val_set(&R->outh->lineage.u.a[R->outh->lineage.n - 1], "counts",
 		           sl_val_copy(lcounts));
@@ -903,6 +908,7 @@ int main(int argc, char **argv)
 	struct opts o = {.method = OM_IQR, .k = 1.5, .z = 3, .action = A_CLIP};
 	struct model M = {0};
 	struct run R = {0};
+	struct sl_val fitlin = {0}; /* R.lin, for a fit */
 	struct sl_big arena = {0};
 	struct sl_cols *C = NULL;
 	uint64_t records = 0;
@@ -1013,6 +1019,8 @@ int main(int argc, char **argv)
 			/* count first, so the counts can go into the header */
 			struct sl_reader *r;
 			struct sl_val lc;
+			fitlin = sl_val_copy(&R.first->lineage);
+			R.lin = &fitlin;
 			sl_header_free(R.first);
 			R.first = NULL;
 			r = C ? sl_reader_cols(C, name) : sl_reader_mem(arena.p, arena.n, name);
@@ -1062,6 +1070,7 @@ int main(int argc, char **argv)
 	free(M.f);
 	free(R.out);
 	sl_header_free(R.first);
+	sl_val_free(&fitlin);
 	sl_header_free(R.outh);
 	sl_val_free(&R.lastlin);
 	sl_big_free(&arena);

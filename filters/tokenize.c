@@ -79,9 +79,11 @@ static struct sl_header *out_header(const struct sl_header *in, const struct opt
 	return h;
 }
 
-/* Learns a vocabulary from the --field text of every input record. */
+/* Learns a vocabulary from the --field text of every input record; *lin
+ * gets the input's lineage (the first header's, as sl_lineage_follow
+ * carries it on), and keep, when given, the input itself. */
 static struct sl_tok *learn(const struct opts *o, int nin, char **files,
-                            struct sl_buf *keep)
+                            struct sl_buf *keep, struct sl_val *lin)
 {
 	struct sl_tok_trainer *tr = sl_tok_trainer_new(o->mode);
 	struct sl_writer *w = keep ? sl_writer_mem(keep) : NULL;
@@ -106,14 +108,14 @@ static struct sl_tok *learn(const struct opts *o, int nin, char **files,
 					ok = 0;
 					break;
 				}
-				if (w && sl_reader_segments(r) == 1 && a == 0)
+				if (lin->tag == SL_V_ARR)
+					sl_lineage_follow(lin, &h->lineage);
+				else
+					*lin = sl_val_copy(&h->lineage);
+				/* every segment is kept, and encoded as --apply would:
+				 * a trailer's counts reach the output */
+				if (w)
 					sl_write_header(w, h);
-				else if (w) {
-					sl_warn("%s: --fit encodes one segment; use --fit-only, then "
-					        "--apply", sl_reader_name(r));
-					ok = 0;
-					break;
-				}
 				continue;
 			}
 			v = sl_reader_values(r);
@@ -153,7 +155,8 @@ static struct sl_tok *learn(const struct opts *o, int nin, char **files,
 	return t;
 }
 
-static int save_vocab(const struct sl_tok *t, const char *path, int argc, char **argv)
+static int save_vocab(const struct sl_tok *t, const char *path, const struct sl_val *lin,
+                      int argc, char **argv)
 {
 	struct sl_wopts wo = {0, 1};
 	struct sl_writer *w = sl_writer_open(path, &wo);
@@ -161,6 +164,10 @@ static int save_vocab(const struct sl_tok *t, const char *path, int argc, char *
 	char *err = NULL;
 	int rc = 0;
 
+	if (lin->tag == SL_V_ARR) { /* what it was learnt from */
+		sl_val_free(&h->lineage);
+		h->lineage = sl_val_copy(lin);
+	}
 	sl_header_lineage(h, argc, argv);
 	if (sl_writer_error(w) || sl_tok_write(t, w, h) < 0) {
 		sl_warn("%s", sl_writer_error(w));
@@ -626,6 +633,7 @@ int main(int argc, char **argv)
 	                 .specials = "<|endoftext|>,<|pad|>"};
 	struct sl_tok *t = NULL;
 	struct sl_buf kept = {0};
+	struct sl_val lin = {0}; /* the input's lineage, for the vocabulary */
 	struct sl_pool *pool;
 	struct conv conv;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -674,10 +682,10 @@ int main(int argc, char **argv)
 	nin = argc - optind;
 	largv = sl_args_without(argc, argv, "--threads", 3, &largc);
 	if (o.fit) {
-		t = learn(&o, nin, argv + optind, o.fit_only ? NULL : &kept);
+		t = learn(&o, nin, argv + optind, o.fit_only ? NULL : &kept, &lin);
 		if (!t)
 			rc = 1;
-		else if (save_vocab(t, o.fit, largc, largv) < 0)
+		else if (save_vocab(t, o.fit, &lin, largc, largv) < 0)
 			rc = 1;
 	} else {
 		t = load_vocab(o.apply ? o.apply : o.decode);
@@ -703,6 +711,7 @@ int main(int argc, char **argv)
 	}
 	sl_tok_free(t);
 	sl_buf_free(&kept);
+	sl_val_free(&lin);
 	free(largv);
 	return rc;
 }

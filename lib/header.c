@@ -116,6 +116,48 @@ int sl_write_trailer(struct sl_writer *w, const struct sl_header *outh,
 	return rc;
 }
 
+/* Whether lineage entries a and b have the same value under key. */
+static int same_key(const struct sl_val *a, const struct sl_val *b, const char *key)
+{
+	const struct sl_val *x = sl_val_get(a, key), *y = sl_val_get(b, key);
+	struct sl_buf bx = {0}, by = {0};
+	int same;
+
+	if (!x || !y)
+		return !x && !y;
+	sl_val_json(&bx, x);
+	sl_val_json(&by, y);
+	same = bx.n == by.n && memcmp(bx.p, by.p, bx.n) == 0;
+	sl_buf_free(&bx);
+	sl_buf_free(&by);
+	return same;
+}
+
+void sl_lineage_follow(struct sl_val *lin, const struct sl_val *next)
+{
+	if (lin->tag != SL_V_ARR || next->tag != SL_V_ARR || next->n < lin->n)
+		return;
+	for (size_t i = 0; i < lin->n; i++) {
+		const struct sl_val *a = &lin->u.a[i], *b = &next->u.a[i];
+		if (a->tag != SL_V_MAP || b->tag != SL_V_MAP || !same_key(a, b, "program") ||
+		    !same_key(a, b, "version") || !same_key(a, b, "args"))
+			return;
+	}
+	sl_val_free(lin);
+	*lin = sl_val_copy(next);
+}
+
+void sl_lineage_rebase(struct sl_header *h, const struct sl_val *lin)
+{
+	struct sl_val l;
+
+	SL_ASSERT(h->lineage.tag == SL_V_ARR && h->lineage.n > 0);
+	l = lin->tag == SL_V_ARR ? sl_val_copy(lin) : sl_val_arr();
+	sl_val_push(&l, sl_val_copy(&h->lineage.u.a[h->lineage.n - 1]));
+	sl_val_free(&h->lineage);
+	h->lineage = l;
+}
+
 char **sl_args_without(int argc, char **argv, const char *opt, size_t minlen, int *n)
 {
 	char **a = sl_xcalloc((size_t)argc + 1, sizeof *a);

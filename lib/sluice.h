@@ -212,6 +212,18 @@ void sl_header_lineage(struct sl_header *h, int argc, char **argv);
 char **sl_args_without(int argc, char **argv, const char *opt, size_t minlen, int *n);
 /* 1 if both declare the same field names and types in the same order. */
 int sl_header_same_fields(const struct sl_header *a, const struct sl_header *b);
+/* For a program that reads a whole stream before it writes (a fit): *lin
+ * starts as the first header's lineage; given each later header's, it
+ * becomes that one where it tells of the same stages, same programs,
+ * versions and arguments in the same order, perhaps more after them, as
+ * a trailer does with its counts.  So what the stream ended with (counts
+ * known only at its end) reaches the output; an unrelated segment (cat a
+ * b) leaves it. */
+void sl_lineage_follow(struct sl_val *lin, const struct sl_val *next);
+/* h's lineage becomes lin's entries followed by h's last one (this run's):
+ * for a fit that writes its output from a copy of the input it gathered,
+ * whose header is the first one read. */
+void sl_lineage_rebase(struct sl_header *h, const struct sl_val *lin);
 
 /* -------------------------------------------------------------- values */
 

@@ -274,6 +274,7 @@ is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
 is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
 is "a chain: the first header's lineage has no counts" "$(hdr "$T/chain.sl" '[e.get("counts") for e in h["lineage"]]')" "[None, None, None]"
 trailer_refusals sluice-impute "$T/state.sl" "$T/in.sl"
+fit_lineage sluice-impute
 
 # determinism: same input, same paths, same bytes
 sluice-impute --fit "$T/s1.sl" --method knn -o "$T/d.sl" "$T/kz.sl" 2>/dev/null

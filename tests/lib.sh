@@ -16,6 +16,14 @@
 #                          --apply STATE --trailer on $T/dup.sl cut short: exit 1
 #                          and nothing written, to -o or to stdout; and --fit
 #                          $T/s9.sl --trailer FITINPUT refused with exit 2
+#   nheaders FILE          the number of headers in a stream
+#   lineage FILE           the first header's lineage, "program:counts" a line
+#   fit_lineage STAGE ARGS...
+#                          STAGE --fit $T/fs.sl ARGS on $T/dup.sl after
+#                          sluice-dedup --trailer: the output's lineage and the
+#                          state's keep dedup's counts (its trailer, the last
+#                          header read), and a second, unrelated segment
+#                          (another input's) leaves the first input's lineage
 #   done_testing           prints the plan and sets the exit status
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,6 +88,43 @@ trailer_refusals() {
 	is "a truncated input to stdout: nothing written" "$(wc -c < "$T/out")" "0"
 	run "$1" --fit "$T/s9.sl" --trailer "$3"
 	ok_rc "--trailer without --apply: exit 2" 2
+}
+
+# nheaders FILE: how many headers the stream has
+nheaders() {
+	/usr/bin/python3 -c 'import msgpack,sys
+print(sum(isinstance(o, dict) for o in msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)))' "$1"
+}
+
+# lineage FILE: the first header's lineage entries as "program:counts",
+# one per line
+lineage() {
+	/usr/bin/python3 -c 'import msgpack,sys
+h = next(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+for e in h["lineage"]:
+    print("%s:%s" % (e.get("program"), e.get("counts")))' "$1"
+}
+
+fit_lineage() {
+	_st=$1
+	shift
+	sluice-dedup --trailer "$T/dup.sl" 2>/dev/null > "$T/dd.sl"
+	run "$_st" --fit "$T/fs.sl" "$@" "$T/dd.sl"
+	ok_rc "$_st --fit after dedup --trailer: exit 0" 0
+	cp "$T/out" "$T/fo.sl"
+	_dd=$(/usr/bin/python3 -c 'import msgpack,sys
+t = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))[-1]
+print(t["lineage"][-1]["counts"])' "$T/dd.sl")
+	is "$_st --fit: the output's lineage has dedup's counts from its trailer" \
+		"$(lineage "$T/fo.sl" | grep '^sluice-dedup:')" "sluice-dedup:$_dd"
+	is "$_st --fit: the state's lineage is the input's, dedup's counts and all" \
+		"$(lineage "$T/fs.sl" | sed '$d')" "$(lineage "$T/fo.sl" | sed '$d')"
+	is "$_st --fit: the state's own entry last" "$(lineage "$T/fs.sl" | sed -n '$p')" "$_st:None"
+	# another input after it: its lineage is another stream's, not taken
+	sluice-dedup "$T/dup.sl" 2>/dev/null > "$T/dd2.sl"
+	run "$_st" --fit "$T/fs2.sl" "$@" "$T/dd.sl" "$T/dd2.sl"
+	is "$_st --fit on two inputs: the first one's lineage, trailer and all" \
+		"$(lineage "$T/fs2.sl" | sed '$d')" "$(lineage "$T/fs.sl" | sed '$d')"
 }
 
 done_testing() {

@@ -109,6 +109,26 @@ run sluice-normalize --apply "$T/st5.sl" --trailer -o "$T/tt.sl" "$T/full.sl"
 is "trailer: a packing state gives the fields packed" "$(trail "$T/tt.sl")" \
 	"True 2 [{'records': 2, 'transformed': {'a': 2, 'c': 2}, 'methods': {'a': 'minmax', 'c': 'onehot'}, 'unseen': {'c': 0}, 'packed': 3}]"
 is "trailer with packing: stderr's numbers" "$(asline "$T/tt.sl")" "$(tail -n 1 "$T/err")"
+# --fit puts its counts in its output's lineage entry: those that --apply
+# --trailer records on the same input with the state it wrote
+firstcounts() {
+	$PY -c 'import msgpack,sys
+print(next(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))["lineage"][-1]["counts"])' "$1"
+}
+mk "$T/nf.sl" '[[5,"a",float("nan")],[6,"b",None],[None,"c",1.0],[2,"a",3.0]]'
+run sluice-normalize --fit "$T/sf.sl" --log1p x --zscore x,a --ordinal c -o "$T/fo.sl" "$T/nf.sl"
+is "--fit: counts in the output's lineage, NaN and nil not counted" "$(firstcounts "$T/fo.sl")" \
+	"{'records': 4, 'transformed': {'x': 2, 'a': 3, 'c': 4}, 'methods': {'x': 'log1p+zscore', 'a': 'zscore', 'c': 'ordinal'}, 'unseen': {'c': 0}}"
+is "--fit: one header, no trailer" "$(nheaders "$T/fo.sl")" "1"
+sluice-normalize --apply "$T/sf.sl" --trailer -o "$T/ta.sl" "$T/nf.sl" 2>/dev/null
+is "--fit's counts are those --apply --trailer gives" "$(firstcounts "$T/fo.sl")" \
+	"$(trail "$T/ta.sl" | sed 's/^True 2 \[\(.*\)\]$/\1/')"
+sluice-normalize --fit "$T/sf.sl" --minmax a --onehot c --pack feat --pack-exclude x -o "$T/fo.sl" "$T/full.sl" 2>/dev/null
+sluice-normalize --apply "$T/sf.sl" --trailer -o "$T/ta.sl" "$T/full.sl" 2>/dev/null
+is "--fit with packing: the counts --apply --trailer gives" "$(firstcounts "$T/fo.sl")" \
+	"$(trail "$T/ta.sl" | sed 's/^True 2 \[\(.*\)\]$/\1/')"
+run sluice-normalize --fit-only "$T/sf.sl" --zscore a "$T/nf.sl"
+is "--fit-only: no stream, no counts line" "$(wc -c < "$T/out") $(cat "$T/err")" "0 "
 # a chain: dedup's trailer is the last header normalize reads, so its
 # counts carry on into normalize's trailer
 mk "$T/dup.sl" '[[7,"c",9.0],[7,"c",9.0],[-2,"a",None]]'
@@ -117,6 +137,7 @@ is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
 	"True 2 [{'records': 3, 'kept': 2, 'exact': 1, 'near': 0}, {'records': 2, 'transformed': {'a': 2, 'c': 2}, 'methods': {'a': 'minmax', 'c': 'onehot'}, 'unseen': {'c': 0}}]"
 is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
 trailer_refusals sluice-normalize "$T/state.sl" "$T/train.sl"
+fit_lineage sluice-normalize
 
 # bad usage and input
 run sluice-normalize --zscore nope "$T/train.sl"

@@ -148,6 +148,7 @@ is "a chain of trailers keeps both stages' counts" "$(trail "$T/chain.sl")" \
 	"True 2 [{'records': 4, 'kept': 3, 'exact': 1, 'near': 0}, {'records': 3, 'dropped': 0, 'clipped': {'a': 2, 'x': 2}, 'low': {'a': 1, 'x': 1}, 'high': {'a': 1, 'x': 1}}]"
 is "a chain: the records as without the trailers" "$(sluice-cat --json "$T/chain.sl")" "$(sluice-cat --json "$T/te.sl")"
 trailer_refusals sluice-outliers "$T/state.sl" "$T/in.sl"
+fit_lineage sluice-outliers
 
 # determinism
 sluice-outliers --fit "$T/s.sl" --action flag -o "$T/d.sl" "$T/in.sl" 2>/dev/null

@@ -132,6 +132,27 @@ import msgpack, sys
 h = next(iter(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)))
 print(h["lineage"][-2]["args"], h["lineage"][-1]["args"])' "$T/thd5.sl")" \
 	"['--apply', '$T/vbig.sl', '$T/many.sl', '$T/many2.sl'] ['--decode', '$T/vbig.sl', '--out-field', 'back', '$T/th.sl']"
+# --fit over more than one segment: each is encoded as --apply would, a
+# trailer included (it was refused once); the vocabulary's lineage is the
+# input's, the trailer's counts with it
+mk "$T/dup.sl" str '["a cat sat", "a cat sat", "on a mat"]'
+sluice-dedup --trailer "$T/dup.sl" 2>/dev/null > "$T/dd.sl"
+run sluice-tokenize --fit "$T/vf.sl" --vocab-size 270 -o "$T/ef.sl" "$T/dd.sl"
+ok_rc "--fit on a stream that ends in a trailer: exit 0" 0
+sluice-tokenize --fit-only "$T/vf2.sl" --vocab-size 270 "$T/dd.sl" 2>/dev/null
+sluice-tokenize --apply "$T/vf2.sl" -o "$T/ea.sl" "$T/dd.sl" 2>/dev/null
+is "--fit: the records --fit-only then --apply write" "$(sluice-cat --json "$T/ef.sl")" \
+	"$(sluice-cat --json "$T/ea.sl")"
+is "--fit: the trailer passes through, dedup's counts in it" "$(trail "$T/ef.sl")" \
+	"True 2 [{'records': 3, 'kept': 2, 'exact': 1, 'near': 0}, None]"
+is "the vocabulary's lineage: dedup's, with its counts, then tokenize's" "$($PY -c '
+import msgpack, sys
+h = next(iter(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False)))
+print([(e["program"], e.get("counts")) for e in h["lineage"]])' "$T/vf.sl")" \
+	"[('sluice-dedup', {'records': 3, 'kept': 2, 'exact': 1, 'near': 0}), ('sluice-tokenize', None)]"
+mk "$T/other.sl" bin '[b"x"]'
+run sluice-tokenize --fit "$T/vf3.sl" --vocab-size 270 -o "$T/e3.sl" "$T/dd.sl" "$T/other.sl"
+is "--fit on two inputs: both encoded, a header each" "$(sluice-cat --json "$T/e3.sl" | wc -l) $(nheaders "$T/e3.sl")" "3 3"
 # the first bad record in input order is the one reported, whichever worker
 # met it, even when a later batch also has one
 $PY - "$T/badmany.sl" <<'PYEOF'
