@@ -314,8 +314,10 @@ static int load(struct trainer *T, struct data *d, char **files, int nfiles,
 					rc = 1;
 					break;
 				}
-				if (first)
+				if (first) { /* a trailer's counts, say */
+					sl_lineage_follow(&d->lineage, &h->lineage);
 					continue;
+				}
 				first = sl_header_copy(h);
 				sl_val_free(&d->lineage);
 				d->lineage = sl_val_copy(&h->lineage);
@@ -609,6 +611,8 @@ static int load_tokens(struct trainer *T, struct tokens *d, char **files, int nf
 				if (!have) {
 					sl_val_free(&d->lineage);
 					d->lineage = sl_val_copy(&h->lineage);
+				} else {
+					sl_lineage_follow(&d->lineage, &h->lineage);
 				}
 				have = 1;
 				continue;

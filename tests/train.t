@@ -171,6 +171,18 @@ run sluice-train --target y --model linear --steps 7 --batch 20 --threads 1 -o "
 ok_rc "--steps trains" 0
 is "--steps: steps taken and epochs recorded" "$($PY "$T/meta.py" "$T/st.model" metrics.steps) $($PY "$T/meta.py" "$T/st.model" metrics.epochs) $($PY "$T/meta.py" "$T/st.model" train.steps)" "7 0.7 7"
 
+# --- a trailer in the training stream: no records, its counts in the
+# model's lineage (the last header that tells of the same stages)
+sluice-dedup --trailer "$T/lin.sl" 2>/dev/null > "$T/lint.sl"
+run sluice-train --target y --model linear --steps 7 --batch 20 --threads 1 -o "$T/tr.model" "$T/lint.sl"
+ok_rc "training on a stream that ends in a trailer" 0
+is "the model's lineage has dedup's counts" "$(lineage "$T/tr.model" | sed -n 1p)" \
+	"sluice-dedup:$($PY -c 'import msgpack,sys
+print(list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))[-1]["lineage"][-1]["counts"])' "$T/lint.sl")"
+is "... and the weights of the same records without it" \
+	"$($PY "$T/meta.py" "$T/tr.model" metrics.steps) $(sluice-cat --json "$T/tr.model" | md5sum)" \
+	"7 $(sluice-dedup "$T/lin.sl" 2>/dev/null | sluice-train --target y --model linear --steps 7 --batch 20 --threads 1 2>/dev/null | sluice-cat --json | md5sum)"
+
 # --- determinism: same seed and threads, same bytes; another seed differs
 ARGS="--target y --model mlp --hidden 32 --dropout 0.2 --epochs 3 --batch 32 --seed 5"
 # (to two paths: where the model goes is not in its lineage)
