@@ -783,6 +783,8 @@ static int review(const struct opts *o, int nin, char **in, int argc, char **arg
 				} else if (sl_reader_fields_differ(r, first, h,
 				                                   "; sample each schema separately")) {
 					rc = 1;
+				} else { /* a trailer's counts, say */
+					sl_lineage_follow(&first->lineage, &h->lineage);
 				}
 				continue;
 			}

@@ -1106,6 +1106,8 @@ int main(int argc, char **argv)
 				          "the first segment; profile such streams apart",
 				       sl_reader_name(r),
 				       (unsigned long long)sl_reader_segments(r));
+			} else { /* a trailer's counts, say */
+				sl_lineage_follow(&p.h->lineage, &sl_reader_header(r)->lineage);
 			}
 		}
 		if (rc == SL_ERROR) {

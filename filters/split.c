@@ -422,6 +422,9 @@ int main(int argc, char **argv)
 						rc = 1;
 						break;
 					}
+					/* a trailer's counts, say, for the header
+					 * written at the end (not --mode hash's) */
+					sl_lineage_follow(&first->lineage, &h->lineage);
 					continue;
 				}
 				first = sl_header_copy(h);
@@ -605,6 +608,7 @@ int main(int argc, char **argv)
 		struct sl_val cnt = sl_val_map(), *entry;
 		for (int k = 0; k < o.nparts; k++)
 			sl_val_set(&cnt, o.name[k], sl_val_int((int64_t)got[k]));
+		sl_lineage_rebase(outh, &first->lineage);
 		entry = &outh->lineage.u.a[outh->lineage.n - 1];
 		sl_val_set(entry, "counts", cnt);
 		for (int k = 0; k < (o.field ? 1 : o.nparts) && !rc; k++) {

@@ -221,6 +221,9 @@ is "review: the label field is left out" "$(sluice-cat --schema "$T/rv.sl" | gre
 ids=$(sluice-cat --tsv --no-header "$T/rv.sl" | tr '\n' ' ')
 like "review: five labelled records in input order" "$ids" '^([0-9]+ ){5}$'
 is "review: none unlabelled, ordered" "$(printf '%s\n' $ids | awk '$1 % 4 == 0 || $1 <= p { bad = 1 } { p = $1 } END { print bad ? "bad" : "good" }')" "good"
+sluice-dedup --trailer "$T/many.sl" 2>/dev/null > "$T/dd.sl"
+$L --review 5 --seed 3 -o "$T/rvd.sl" "$T/dd.sl" 2>/dev/null
+dedup_counts "review after dedup --trailer: its counts in the sample's lineage" "$T/rvd.sl" "$T/dd.sl"
 cp "$T/rv.sl" "$T/rv1.sl"
 $L --review 5 --seed 3 -o "$T/rv.sl" "$T/many.sl" 2>/dev/null
 is_file "review: same seed, same bytes" "$T/rv.sl" "$T/rv1.sl"

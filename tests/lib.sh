@@ -18,6 +18,9 @@
 #                          $T/s9.sl --trailer FITINPUT refused with exit 2
 #   nheaders FILE          the number of headers in a stream
 #   lineage FILE           the first header's lineage, "program:counts" a line
+#   dedup_counts NAME OUT TRAILED
+#                          passes when OUT's lineage has the counts of the
+#                          sluice-dedup --trailer output TRAILED it was made from
 #   fit_lineage STAGE ARGS...
 #                          STAGE --fit $T/fs.sl ARGS on $T/dup.sl after
 #                          sluice-dedup --trailer: the output's lineage and the
@@ -105,6 +108,13 @@ for e in h["lineage"]:
     print("%s:%s" % (e.get("program"), e.get("counts")))' "$1"
 }
 
+dedup_counts() {
+	_dd=$(/usr/bin/python3 -c 'import msgpack,sys
+t = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))[-1]
+print(t["lineage"][-1]["counts"])' "$3")
+	is "$1" "$(lineage "$2" | grep '^sluice-dedup:')" "sluice-dedup:$_dd"
+}
+
 fit_lineage() {
 	_st=$1
 	shift
@@ -112,11 +122,8 @@ fit_lineage() {
 	run "$_st" --fit "$T/fs.sl" "$@" "$T/dd.sl"
 	ok_rc "$_st --fit after dedup --trailer: exit 0" 0
 	cp "$T/out" "$T/fo.sl"
-	_dd=$(/usr/bin/python3 -c 'import msgpack,sys
-t = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))[-1]
-print(t["lineage"][-1]["counts"])' "$T/dd.sl")
-	is "$_st --fit: the output's lineage has dedup's counts from its trailer" \
-		"$(lineage "$T/fo.sl" | grep '^sluice-dedup:')" "sluice-dedup:$_dd"
+	dedup_counts "$_st --fit: the output's lineage has dedup's counts from its trailer" \
+		"$T/fo.sl" "$T/dd.sl"
 	is "$_st --fit: the state's lineage is the input's, dedup's counts and all" \
 		"$(lineage "$T/fs.sl" | sed '$d')" "$(lineage "$T/fo.sl" | sed '$d')"
 	is "$_st --fit: the state's own entry last" "$(lineage "$T/fs.sl" | sed -n '$p')" "$_st:None"

@@ -60,6 +60,9 @@ is "the lineage: the input's, then sluice-profile's" "$(cat out)" \
 	'[{"program":"mk","version":"1","args":[]},{"program":"sluice-profile","version":"0.1.0","args":["small.sl"]}]'
 sluice-profile small.sl > r2.sl 2>/dev/null
 is_file "same input, same bytes" r2.sl report.sl
+sluice-dedup --trailer small.sl 2>/dev/null > dd.sl
+sluice-profile dd.sl > rd.sl 2>/dev/null
+dedup_counts "after dedup --trailer: its counts in the report's lineage" rd.sl dd.sl
 
 run sluice-profile -o rep.sl small.sl
 is "-o FILE: the stream in the file" "$(cat out)$(sluice-cat --fields name --csv --no-header rep.sl | tr '\n' ' ')" "n s x t "

@@ -66,6 +66,10 @@ is "random: exact 80/10/10 counts" "$(chk counts "$T/r.sl")" "test=100 train=800
 is "records keep input order" "$(chk order "$T/r.sl")" "in order"
 is "counts go to stderr" "$(cat "$T/err")" "sluice-split: 1000 records: train 800 val 100 test 100"
 is "counts go to lineage" "$(chk lineage "$T/r.sl")" "{'train': 800, 'val': 100, 'test': 100}"
+sluice-dedup --trailer "$T/in.sl" 2>/dev/null > "$T/dd.sl"
+sluice-split --seed 1 -o "$T/rd.sl" "$T/dd.sl" 2>/dev/null
+dedup_counts "after dedup --trailer: its counts in the parts' lineage" "$T/rd.sl" "$T/dd.sl"
+is "... and the parts as without the trailer" "$(sluice-cat --json "$T/rd.sl")" "$(sluice-cat --json "$T/r.sl")"
 cp "$T/r.sl" "$T/r1.sl"
 sluice-split --seed 1 -o "$T/r.sl" "$T/in.sl" 2>/dev/null
 is_file "same seed, same bytes" "$T/r.sl" "$T/r1.sl"
