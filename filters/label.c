@@ -783,8 +783,6 @@ static int review(const struct opts *o, int nin, char **in, int argc, char **arg
 				} else if (sl_reader_fields_differ(r, first, h,
 				                                   "; sample each schema separately")) {
 					rc = 1;
-				} else { /* a trailer's counts, say */
-					sl_lineage_follow(&first->lineage, &h->lineage);
 				}
 				continue;
 			}
@@ -814,6 +812,8 @@ static int review(const struct opts *o, int nin, char **in, int argc, char **arg
 			sl_warn("%s", sl_reader_error(r));
 			rc = 1;
 		}
+		if (a == 0 && first) /* its trailer's counts, where it ends in one */
+			sl_reader_take_trailer(r, &first->lineage);
 		sl_reader_close(r);
 	}
 	if (!rc && !first) {

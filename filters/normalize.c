@@ -715,8 +715,6 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 					rc = 1;
 					break;
 				}
-				if (*first) /* a trailer's counts, say */
-					sl_lineage_follow(&(*first)->lineage, &h->lineage);
 				if (!*first) {
 					*first = sl_header_copy(h);
 					put_header(arena, h);
@@ -798,6 +796,8 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 			sl_warn("%s", sl_reader_error(r));
 			rc = 1;
 		}
+		if (a == 0 && *first) /* its trailer's counts, where it ends in one */
+			sl_reader_take_trailer(r, &(*first)->lineage);
 		free(map);
 		sl_reader_close(r);
 	}

@@ -1106,8 +1106,6 @@ int main(int argc, char **argv)
 				          "the first segment; profile such streams apart",
 				       sl_reader_name(r),
 				       (unsigned long long)sl_reader_segments(r));
-			} else { /* a trailer's counts, say */
-				sl_lineage_follow(&p.h->lineage, &sl_reader_header(r)->lineage);
 			}
 		}
 		if (rc == SL_ERROR) {
@@ -1115,6 +1113,8 @@ int main(int argc, char **argv)
 				sl_writer_abort(w);
 			sl_die(1, "%s", sl_reader_error(r));
 		}
+		if (i == 0 && started) /* its trailer's counts, where it ends in one */
+			sl_reader_take_trailer(r, &p.h->lineage);
 		sl_reader_close(r);
 	}
 

@@ -422,9 +422,6 @@ int main(int argc, char **argv)
 						rc = 1;
 						break;
 					}
-					/* a trailer's counts, say, for the header
-					 * written at the end (not --mode hash's) */
-					sl_lineage_follow(&first->lineage, &h->lineage);
 					continue;
 				}
 				first = sl_header_copy(h);
@@ -537,6 +534,9 @@ int main(int argc, char **argv)
 			sl_warn("%s", sl_reader_error(r));
 			rc = 1;
 		}
+		/* for the header written at the end (not --mode hash's) */
+		if (a == 0 && first) /* its trailer's counts, where it ends in one */
+			sl_reader_take_trailer(r, &first->lineage);
 		sl_reader_close(r);
 	}
 	if (!rc && o.mode != HASH) {

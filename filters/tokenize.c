@@ -80,8 +80,8 @@ static struct sl_header *out_header(const struct sl_header *in, const struct opt
 }
 
 /* Learns a vocabulary from the --field text of every input record; *lin
- * gets the input's lineage (the first header's, as sl_lineage_follow
- * carries it on), and keep, when given, the input itself. */
+ * gets the input's lineage (the first header's, or its trailer's: see
+ * sl_reader_trailer), and keep, when given, the input itself. */
 static struct sl_tok *learn(const struct opts *o, int nin, char **files,
                             struct sl_buf *keep, struct sl_val *lin)
 {
@@ -108,9 +108,7 @@ static struct sl_tok *learn(const struct opts *o, int nin, char **files,
 					ok = 0;
 					break;
 				}
-				if (lin->tag == SL_V_ARR)
-					sl_lineage_follow(lin, &h->lineage);
-				else
+				if (lin->tag != SL_V_ARR)
 					*lin = sl_val_copy(&h->lineage);
 				/* every segment is kept, and encoded as --apply would:
 				 * a trailer's counts reach the output */
@@ -133,6 +131,8 @@ static struct sl_tok *learn(const struct opts *o, int nin, char **files,
 			sl_warn("%s", sl_reader_error(r));
 			ok = 0;
 		}
+		if (a == 0 && lin->tag == SL_V_ARR) /* its trailer's counts, where it ends in one */
+			sl_reader_take_trailer(r, lin);
 		sl_reader_close(r);
 	}
 	if (w)

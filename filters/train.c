@@ -314,10 +314,8 @@ static int load(struct trainer *T, struct data *d, char **files, int nfiles,
 					rc = 1;
 					break;
 				}
-				if (first) { /* a trailer's counts, say */
-					sl_lineage_follow(&d->lineage, &h->lineage);
+				if (first)
 					continue;
-				}
 				first = sl_header_copy(h);
 				sl_val_free(&d->lineage);
 				d->lineage = sl_val_copy(&h->lineage);
@@ -421,6 +419,8 @@ static int load(struct trainer *T, struct data *d, char **files, int nfiles,
 			sl_warn("%s", sl_reader_error(r));
 			rc = 1;
 		}
+		if (a == 0) /* its trailer's counts, where it ends in one */
+			sl_reader_take_trailer(r, &d->lineage);
 		sl_reader_close(r);
 	}
 	if (!rc && !first) {
@@ -611,8 +611,6 @@ static int load_tokens(struct trainer *T, struct tokens *d, char **files, int nf
 				if (!have) {
 					sl_val_free(&d->lineage);
 					d->lineage = sl_val_copy(&h->lineage);
-				} else {
-					sl_lineage_follow(&d->lineage, &h->lineage);
 				}
 				have = 1;
 				continue;
@@ -645,6 +643,8 @@ static int load_tokens(struct trainer *T, struct tokens *d, char **files, int nf
 			sl_warn("%s", sl_reader_error(r));
 			rc = 1;
 		}
+		if (a == 0) /* its trailer's counts, where it ends in one */
+			sl_reader_take_trailer(r, &d->lineage);
 		sl_reader_close(r);
 	}
 	if (!rc && !have) {

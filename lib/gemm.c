@@ -351,9 +351,11 @@ T512 static void nn_packed(float *restrict C, size_t ldc, const float *a, ptrdif
 					float *c = C + (size_t)(m0 + 8 * t) * ldc + n0;
 					if (ac && t + 1 < nt)
 						UNROLL for (int i = 0; i < 8; i++) {
-							_mm_prefetch((const char *)(c + (size_t)(8 + i) * ldc),
+							/* rows past mc: its last, not past the end */
+							int m = 8 + i < mc - 8 * t ? 8 + i : mc - 8 * t - 1;
+							_mm_prefetch((const char *)(c + (size_t)m * ldc),
 							             _MM_HINT_T0);
-							_mm_prefetch((const char *)(c + (size_t)(8 + i) * ldc + 16),
+							_mm_prefetch((const char *)(c + (size_t)m * ldc + 16),
 							             _MM_HINT_T0);
 						}
 					if (w > 16)
@@ -416,8 +418,9 @@ void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, 
 	sl_matmul_ld(c, ldc, a, lda, b, ldb, SL_TRANS_N, SL_TRANS_T, M, N, K, 1.0f, 1.0f);
 }
 
-/* The panel, K x 32 floats, lives on the stack up to this K; beyond it the
- * product goes to nt_avx512 and C is cleared first when not added to. */
+/* The panel, K x 32 floats, lives on the stack up to this K; beyond it
+ * (as from PK_MIN multiply-adds on) the product is nn_packed's, which
+ * sums in the same order for any K. */
 #define PANEL_K 1024
 
 void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *b,
@@ -427,7 +430,8 @@ void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *
 	if (M == 0 || N == 0)
 		return;
 #if VM_X86
-	if (vm_avx512() && packs(M, N, K)) {
+	/* beyond PANEL_K too, so that every M sums the same way */
+	if (vm_avx512() && (packs(M, N, K) || K > PANEL_K)) {
 		nn_packed(c, (size_t)ldc, a, lda, 1, b, 1, ldb, M, N, K, acc);
 		return;
 	}

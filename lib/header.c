@@ -133,18 +133,17 @@ static int same_key(const struct sl_val *a, const struct sl_val *b, const char *
 	return same;
 }
 
-void sl_lineage_follow(struct sl_val *lin, const struct sl_val *next)
+int sl_lineage_extends(const struct sl_val *b, const struct sl_val *a)
 {
-	if (lin->tag != SL_V_ARR || next->tag != SL_V_ARR || next->n < lin->n)
-		return;
-	for (size_t i = 0; i < lin->n; i++) {
-		const struct sl_val *a = &lin->u.a[i], *b = &next->u.a[i];
-		if (a->tag != SL_V_MAP || b->tag != SL_V_MAP || !same_key(a, b, "program") ||
-		    !same_key(a, b, "version") || !same_key(a, b, "args"))
-			return;
+	if (a->tag != SL_V_ARR || b->tag != SL_V_ARR || b->n < a->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct sl_val *x = &a->u.a[i], *y = &b->u.a[i];
+		if (x->tag != SL_V_MAP || y->tag != SL_V_MAP || !same_key(x, y, "program") ||
+		    !same_key(x, y, "version") || !same_key(x, y, "args"))
+			return 0;
 	}
-	sl_val_free(lin);
-	*lin = sl_val_copy(next);
+	return 1;
 }
 
 void sl_lineage_rebase(struct sl_header *h, const struct sl_val *lin)

@@ -79,6 +79,7 @@ static void *worker(void *v)
 struct sl_pool *sl_pool_new(int nthreads)
 {
 	struct sl_pool *p = sl_xcalloc(1, sizeof *p);
+	pthread_attr_t attr;
 
 	SL_ASSERT(nthreads >= 1);
 	p->n = nthreads;
@@ -88,13 +89,18 @@ struct sl_pool *sl_pool_new(int nthreads)
 	atomic_init(&p->gen, 0);
 	atomic_init(&p->pending, 0);
 	p->th = sl_xcalloc((size_t)nthreads, sizeof *p->th);
+	/* 8 MiB stacks, whatever the C library's default: lib/gemm.c's
+	 * products keep their packed operands (about 300 KiB) on the stack */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, (size_t)8 << 20);
 	for (int w = 1; w < nthreads; w++) {
 		struct start *s = sl_xmalloc(sizeof *s);
 		s->p = p;
 		s->w = w;
-		if (pthread_create(&p->th[w], NULL, worker, s) != 0)
+		if (pthread_create(&p->th[w], &attr, worker, s) != 0)
 			sl_die(1, "cannot start a worker thread");
 	}
+	pthread_attr_destroy(&attr);
 	return p;
 }
 

@@ -65,6 +65,9 @@ struct sl_reader {
 	const unsigned char *raw;
 	size_t rawn;
 	uint64_t recno, segs;
+	struct sl_header *h1; /* the first header, for sl_reader_trailer */
+	uint64_t rec_at_hdr;  /* recno when the last header came */
+	int at_end;           /* sl_read has returned SL_EOF */
 
 	int failed;
 	char *err;
@@ -200,6 +203,7 @@ void sl_reader_close(struct sl_reader *r)
 	free(r->err);
 	free(r->name);
 	sl_header_free(r->hdr);
+	sl_header_free(r->h1);
 	free(r);
 }
 
@@ -845,7 +849,41 @@ static void fail_record(struct sl_reader *r, const char *why)
 		fail(r, "record %llu: %s", no, why);
 }
 
+static int read_next(struct sl_reader *r);
+
 int sl_read(struct sl_reader *r)
+{
+	int ev = read_next(r);
+
+	if (ev == SL_HEADER) {
+		if (!r->h1)
+			r->h1 = sl_header_copy(r->hdr);
+		r->rec_at_hdr = r->recno;
+	}
+	r->at_end = ev == SL_EOF;
+	return ev;
+}
+
+const struct sl_val *sl_reader_trailer(const struct sl_reader *r)
+{
+	if (!r->at_end || r->segs != 2 || r->rec_at_hdr != r->recno ||
+	    !sl_header_same_fields(r->h1, r->hdr) ||
+	    !sl_lineage_extends(&r->hdr->lineage, &r->h1->lineage))
+		return NULL;
+	return &r->hdr->lineage;
+}
+
+void sl_reader_take_trailer(const struct sl_reader *r, struct sl_val *lin)
+{
+	const struct sl_val *t = sl_reader_trailer(r);
+
+	if (t) {
+		sl_val_free(lin);
+		*lin = sl_val_copy(t);
+	}
+}
+
+static int read_next(struct sl_reader *r)
 {
 	struct cur c;
 	unsigned t;

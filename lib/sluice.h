@@ -212,14 +212,9 @@ void sl_header_lineage(struct sl_header *h, int argc, char **argv);
 char **sl_args_without(int argc, char **argv, const char *opt, size_t minlen, int *n);
 /* 1 if both declare the same field names and types in the same order. */
 int sl_header_same_fields(const struct sl_header *a, const struct sl_header *b);
-/* For a program that reads a whole stream before it writes (a fit): *lin
- * starts as the first header's lineage; given each later header's, it
- * becomes that one where it tells of the same stages, same programs,
- * versions and arguments in the same order, perhaps more after them, as
- * a trailer does with its counts.  So what the stream ended with (counts
- * known only at its end) reaches the output; an unrelated segment (cat a
- * b) leaves it. */
-void sl_lineage_follow(struct sl_val *lin, const struct sl_val *next);
+/* 1 if lineage b tells of the stages a does, the same programs, versions
+ * and arguments in the same order (counts aside), perhaps more after. */
+int sl_lineage_extends(const struct sl_val *b, const struct sl_val *a);
 /* h's lineage becomes lin's entries followed by h's last one (this run's):
  * for a fit that writes its output from a copy of the input it gathered,
  * whose header is the first one read. */
@@ -285,6 +280,17 @@ void sl_reader_raw(const struct sl_reader *r, const void **p, size_t *n);
 uint64_t sl_reader_recno(const struct sl_reader *r);
 /* Number of headers read so far. */
 uint64_t sl_reader_segments(const struct sl_reader *r);
+/* Once sl_read has returned SL_EOF: when the input was one segment of
+ * records and then its trailer (a second header with the same fields,
+ * nothing after it, whose lineage sl_lineage_extends the first's; see
+ * sl_write_trailer), the trailer's lineage, with the counts known only at
+ * the stream's end; else NULL.  Another input's lineage, or a stream of
+ * several segments (cat a b), is never taken for it. */
+const struct sl_val *sl_reader_trailer(const struct sl_reader *r);
+/* *lin = a copy of sl_reader_trailer(r), where there is one: for a program
+ * that reads a whole input before writing (a fit), whose output's lineage
+ * is its first input's. */
+void sl_reader_take_trailer(const struct sl_reader *r, struct sl_val *lin);
 const char *sl_reader_name(const struct sl_reader *r);
 /* For a stage that takes one schema: 1, after a warning naming the input
  * and the segment ("...has other fields than the first" and tail, which

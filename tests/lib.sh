@@ -24,9 +24,9 @@
 #   fit_lineage STAGE ARGS...
 #                          STAGE --fit $T/fs.sl ARGS on $T/dup.sl after
 #                          sluice-dedup --trailer: the output's lineage and the
-#                          state's keep dedup's counts (its trailer, the last
-#                          header read), and a second, unrelated segment
-#                          (another input's) leaves the first input's lineage
+#                          state's keep dedup's counts (its trailer); with two
+#                          such inputs, the first one's; a stream of two
+#                          streams (cat) takes none
 #   done_testing           prints the plan and sets the exit status
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -118,7 +118,7 @@ print(t["lineage"][-1]["counts"])' "$3")
 fit_lineage() {
 	_st=$1
 	shift
-	sluice-dedup --trailer "$T/dup.sl" 2>/dev/null > "$T/dd.sl"
+	sluice-dedup --trailer < "$T/dup.sl" 2>/dev/null > "$T/dd.sl"
 	run "$_st" --fit "$T/fs.sl" "$@" "$T/dd.sl"
 	ok_rc "$_st --fit after dedup --trailer: exit 0" 0
 	cp "$T/out" "$T/fo.sl"
@@ -127,11 +127,22 @@ fit_lineage() {
 	is "$_st --fit: the state's lineage is the input's, dedup's counts and all" \
 		"$(lineage "$T/fs.sl" | sed '$d')" "$(lineage "$T/fo.sl" | sed '$d')"
 	is "$_st --fit: the state's own entry last" "$(lineage "$T/fs.sl" | sed -n '$p')" "$_st:None"
-	# another input after it: its lineage is another stream's, not taken
-	sluice-dedup "$T/dup.sl" 2>/dev/null > "$T/dd2.sl"
-	run "$_st" --fit "$T/fs2.sl" "$@" "$T/dd.sl" "$T/dd2.sl"
-	is "$_st --fit on two inputs: the first one's lineage, trailer and all" \
-		"$(lineage "$T/fs2.sl" | sed '$d')" "$(lineage "$T/fs.sl" | sed '$d')"
+	# the same pipeline on other records: the same lineage but for the
+	# counts; only the first input's own trailer is taken
+	/usr/bin/python3 -c 'import msgpack,sys
+o = list(msgpack.Unpacker(open(sys.argv[1], "rb"), raw=False))
+open(sys.argv[2], "wb").write(msgpack.packb(o[0]) + msgpack.packb(o[1]))' "$T/dup.sl" "$T/one.sl"
+	sluice-dedup --trailer < "$T/one.sl" 2>/dev/null > "$T/dd2.sl"
+	"$_st" --fit "$T/fs2.sl" "$@" "$T/dd.sl" "$T/dd2.sl" > /dev/null 2>&1
+	dedup_counts "$_st --fit on two inputs: the first one's trailer counts" "$T/fs2.sl" "$T/dd.sl"
+	"$_st" --fit "$T/fs3.sl" "$@" "$T/dd2.sl" "$T/dd.sl" > /dev/null 2>&1
+	dedup_counts "$_st --fit, the inputs the other way: the other's" "$T/fs3.sl" "$T/dd2.sl"
+	"$_st" --fit "$T/fs5.sl" "$@" "$T/one.sl" "$T/dd.sl" > /dev/null 2>&1
+	is "$_st --fit: a later input's stages are not claimed for the first" \
+		"$(lineage "$T/fs5.sl" | grep -c '^sluice-dedup:')" "0"
+	cat "$T/dd.sl" "$T/dd.sl" | "$_st" --fit "$T/fs4.sl" "$@" > /dev/null 2>&1
+	is "$_st --fit on a stream of two streams: no trailer taken" \
+		"$(lineage "$T/fs4.sl" | grep '^sluice-dedup:')" "sluice-dedup:None"
 }
 
 done_testing() {

@@ -267,6 +267,7 @@ int main(void)
 		check_packed_bits(300, 100, 700);
 		check_packed_bits(520, 50, 90);
 		check_packed_bits(203, 65, 600);
+		check_packed_bits(64, 40, 1100); /* K past the panels: slices pack too */
 	} else
 		ok(1, "# SKIP packed-path bits: this CPU has no AVX-512");
 #endif
