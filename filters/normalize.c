@@ -41,11 +41,10 @@ struct spec {
 	struct sl_big col; /* fitting, robust: the values, gathered */
 	double *vals;      /* col's, once gathered */
 	size_t nvals;
-	size_t cnt;        /* fitting: values seen (not NaN), their */
+	size_t cnt;        /* fitting: values seen (not nil nor NaN: those a
+	                    * transform changes), and for scalers their */
 	double sum, mn, mx; /* sum, min and max, */
 	double ss;         /* and squared deviations from the mean */
-	uint64_t seen;     /* fitting: the values a transform changes (not
-	                    * nil nor NaN), for the lineage's counts */
 };
 
 struct opts {
@@ -747,7 +746,7 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 					continue;
 				s = &o->specs[map[f]];
 				if (s->m == M_ONEHOT || s->m == M_ORDINAL) {
-					s->seen++;
+					s->cnt++;
 					cat_text(&tmp, &v[f]);
 					cat_numeric = v[f].kind == SL_INT;
 					if (cat_index(s, tmp.p) < 0) { /* insert, keep sorted */
@@ -779,7 +778,6 @@ static int gather(struct opts *o, int nin, char **files, struct sl_big *arena,
 						memcpy(sl_big_reserve(&s->col, sizeof x), &x, sizeof x);
 						s->col.n += sizeof x;
 					}
-					s->seen++;
 					if (!s->cnt++)
 						s->mn = s->mx = x;
 					s->sum += x;
@@ -963,7 +961,7 @@ int main(int argc, char **argv)
 		 * --trailer would record them) */
 		ftally = sl_xcalloc(o.nspecs + 1, sizeof *ftally);
 		for (size_t i = 0; i < o.nspecs; i++)
-			ftally[i].done = o.specs[i].seen;
+			ftally[i].done = o.specs[i].cnt;
 		fitc = apply_counts(&o, ftally, fitrec, L.npack);
 	}
 	/* apply: stream the input (or the gathered arena) through */

@@ -14,6 +14,8 @@
  *   registers; for each k, two vectors of B's row k and 8 broadcast
  *   elements of A, 16 multiply-adds.  B is walked 32 columns at a time,
  *   so its panel stays in L1 across the row tiles.
+ *   sl_gemm_nt_panels, C = A B^T: B^T's panels transposed and A packed
+ *   (nn_packed, below) for sl_gemm_nn's tile, whatever the size.
  *   sl_gemm_nt_add, C += A B^T: both operands are read along their rows:
  *   a 4 x 4 tile of dot products in 16 vector accumulators, folded into
  *   one vector of 16 sums at the end (a fixed tree of shuffles and adds).
@@ -97,33 +99,6 @@ T512 static void nn_avx512(float *restrict C, size_t ldc, const float *restrict 
 				nn_tile(C, ldc, a, sm, sk, B, ldb, M, K, acc, m0, n0, k0, k1, 2);
 			else
 				nn_tile(C, ldc, a, sm, sk, B, ldb, M, K, acc, m0, n0, k0, k1, 1);
-	}
-}
-
-/* C (M,N) = A B^T (+ C when acc), B stored (N,K) with row stride ldb:
- * nn_avx512 on 32-column panels of B^T, each transposed into pan (K x 32)
- * first.  The copy is K x N floats a call against M x N x K products, so
- * it pays from a few dozen rows of A on; unlike nt_avx512 it sums each
- * element in k order, with no folding at the end. */
-T512 static void nt_panels_avx512(float *restrict C, size_t ldc, const float *restrict a,
-                                  size_t lda, const float *restrict B, size_t ldb, int M,
-                                  int N, int K, int acc, float *restrict pan)
-{
-	for (int n0 = 0; n0 < N; n0 += 32) {
-		int w = N - n0 < 32 ? N - n0 : 32;
-		__mmask16 k0 = vm_lanes16(w), k1 = vm_lanes16(w - 16);
-		for (int j = 0; j < w; j++) {
-			const float *src = B + (size_t)(n0 + j) * ldb;
-			for (int k = 0; k < K; k++)
-				pan[(size_t)k * 32 + j] = src[k];
-		}
-		for (int m0 = 0; m0 < M; m0 += 8)
-			if (w > 16)
-				nn_tile(C + n0, ldc, a, (ptrdiff_t)lda, 1, pan, 32, M, K, acc, m0, 0, k0,
-				        k1, 2);
-			else
-				nn_tile(C + n0, ldc, a, (ptrdiff_t)lda, 1, pan, 32, M, K, acc, m0, 0, k0,
-				        k1, 1);
 	}
 }
 
@@ -370,7 +345,7 @@ T512 static void nn_packed(float *restrict C, size_t ldc, const float *a, ptrdif
 	}
 }
 
-/* whether a product of this size goes through nn_packed */
+/* whether sl_gemm_nn packs a product of this size */
 static int packs(int M, int N, int K)
 {
 	return K > 0 && (double)M * N * K >= PK_MIN;
@@ -384,18 +359,12 @@ void sl_gemm_nn(float *c, int ldc, const float *a, int lda, enum sl_trans ta,
 	if (M == 0 || N == 0)
 		return;
 #if VM_X86
-	if (vm_avx512() && packs(M, N, K)) {
-		if (ta == SL_TRANS_N)
-			nn_packed(c, (size_t)ldc, a, lda, 1, b, ldb, 1, M, N, K, acc);
+	if (vm_avx512()) { /* A's element (m,k) at a[m*sm + k*sk] */
+		ptrdiff_t sm = ta == SL_TRANS_N ? lda : 1, sk = ta == SL_TRANS_N ? 1 : lda;
+		if (packs(M, N, K))
+			nn_packed(c, (size_t)ldc, a, sm, sk, b, ldb, 1, M, N, K, acc);
 		else
-			nn_packed(c, (size_t)ldc, a, 1, lda, b, ldb, 1, M, N, K, acc);
-		return;
-	}
-	if (vm_avx512()) {
-		if (ta == SL_TRANS_N)
-			nn_avx512(c, (size_t)ldc, a, lda, 1, b, (size_t)ldb, M, N, K, acc);
-		else
-			nn_avx512(c, (size_t)ldc, a, 1, lda, b, (size_t)ldb, M, N, K, acc);
+			nn_avx512(c, (size_t)ldc, a, sm, sk, b, (size_t)ldb, M, N, K, acc);
 		return;
 	}
 #endif
@@ -418,11 +387,6 @@ void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, 
 	sl_matmul_ld(c, ldc, a, lda, b, ldb, SL_TRANS_N, SL_TRANS_T, M, N, K, 1.0f, 1.0f);
 }
 
-/* The panel, K x 32 floats, lives on the stack up to this K; beyond it
- * (as from PK_MIN multiply-adds on) the product is nn_packed's, which
- * sums in the same order for any K. */
-#define PANEL_K 1024
-
 void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *b,
                        int ldb, int M, int N, int K, int acc)
 {
@@ -430,15 +394,10 @@ void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *
 	if (M == 0 || N == 0)
 		return;
 #if VM_X86
-	/* beyond PANEL_K too, so that every M sums the same way */
-	if (vm_avx512() && (packs(M, N, K) || K > PANEL_K)) {
+	/* B^T's panels have to be transposed in any case, so it always packs:
+	 * one order of sums for every shape */
+	if (vm_avx512()) {
 		nn_packed(c, (size_t)ldc, a, lda, 1, b, 1, ldb, M, N, K, acc);
-		return;
-	}
-	if (vm_avx512() && K <= PANEL_K) {
-		float pan[(size_t)PANEL_K * 32];
-		nt_panels_avx512(c, (size_t)ldc, a, (size_t)lda, b, (size_t)ldb, M, N, K, acc,
-		                 pan);
 		return;
 	}
 #endif

@@ -243,32 +243,40 @@ int main(void)
 {
 	static const int rows[] = {1, 3, 4, 5, 7, 8, 9};
 	static const int cols[] = {1, 15, 16, 17, 31, 32, 33};
+	static const struct {
+		int M, N, K;
+		const char *what;
+	} shapes[] = {
+		{5, 20, 1, "inner 1"},
+		{6, 9, 0, "inner 0"},
+		{16, 784, 9, "fmnist conv1"},
+		{32, 196, 144, "fmnist conv2"},
+		{144, 196, 32, "fmnist conv2 columns"},
+		{64, 128, 784, "fmnist MLP first layer"},
+		{40, 65, 128, "GPT head"},
+		{9, 20, 1500, "panels past their K"},
+		{6, 576, 25, "5x5 kernel"},
+		{384, 128, 128, "packed: a GPT worker's attention projection"},
+		{300, 100, 700, "packed: two row blocks, three inner blocks"},
+		{520, 50, 90, "packed: three row blocks, a masked second panel"},
+	};
+	/* packed products against 8-row slices; the last has K past 1024 */
+	static const int packed[][3] = {
+		{384, 128, 128}, {300, 100, 700}, {520, 50, 90}, {203, 65, 600}, {64, 40, 1100},
+	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
 		for (size_t j = 0; j < sizeof cols / sizeof *cols; j++)
 			check(rows[i], cols[j], rows[(i + j) % 7] + 2, "edges");
-	check(5, 20, 1, "inner 1");
-	check(6, 9, 0, "inner 0");
-	check(16, 784, 9, "fmnist conv1");
-	check(32, 196, 144, "fmnist conv2");
-	check(144, 196, 32, "fmnist conv2 columns");
-	check(64, 128, 784, "fmnist MLP first layer");
-	check(40, 65, 128, "GPT head");
-	check(9, 20, 1500, "panels past their K");
-	check(6, 576, 25, "5x5 kernel");
-	check(384, 128, 128, "packed: a GPT worker's attention projection");
-	check(300, 100, 700, "packed: two row blocks, three inner blocks");
-	check(520, 50, 90, "packed: three row blocks, a masked second panel");
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+		check(shapes[i].M, shapes[i].N, shapes[i].K, shapes[i].what);
 	check_nan(9, 33, 7);
 	check_nan(257, 40, 300);
 #if VM_X86
-	if (vm_avx512()) {
-		check_packed_bits(384, 128, 128);
-		check_packed_bits(300, 100, 700);
-		check_packed_bits(520, 50, 90);
-		check_packed_bits(203, 65, 600);
-		check_packed_bits(64, 40, 1100); /* K past the panels: slices pack too */
-	} else
+	if (vm_avx512())
+		for (size_t i = 0; i < sizeof packed / sizeof *packed; i++)
+			check_packed_bits(packed[i][0], packed[i][1], packed[i][2]);
+	else
 		ok(1, "# SKIP packed-path bits: this CPU has no AVX-512");
 #endif
 	return done_testing();
