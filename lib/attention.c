@@ -14,7 +14,8 @@
  *    only the causal work, j <= t, half the products, holding a head's
  *    rows in cache and its tiles in registers, the scale and softmax fused
  *    into the scores' pass; used for head sizes 16 and 32, where it is the
- *    faster;
+ *    faster (on CPUs with AVX-512, in an intrinsics build of the same
+ *    sums, "for AVX-512" below; the loops run in sanitizer builds);
  *  - sgemm on strided views of qkv (one head is a (T,hs) matrix with row
  *    stride 3C), nothing copied, full T x T products, and the softmax as a
  *    pass of its own; for the other head sizes.
@@ -431,8 +432,10 @@ VM_INLINE void attn_fwd_body(int fused, float *out, float *att, const float *qkv
 		}
 }
 
+#if !VM_X86 /* there the AVX-512 build below runs instead */
 VM_KERNEL(attn_fwd, (float *out, float *att, const float *qkv, int B, int T, int C, int NH),
           out, att, qkv, B, T, C, NH)
+#endif
 
 VM_INLINE void attn_bwd_body(int fused, float *dqkv, float *scratch, const float *dout,
                              const float *qkv, const float *att, int B, int T, int C, int NH,
@@ -463,9 +466,471 @@ VM_INLINE void attn_bwd_body(int fused, float *dqkv, float *scratch, const float
 		}
 }
 
+#if !VM_X86
 VM_KERNEL(attn_bwd, (float *dqkv, float *scratch, const float *dout, const float *qkv,
                      const float *att, int B, int T, int C, int NH, int add),
           dqkv, scratch, dout, qkv, att, B, T, C, NH, add)
+#endif
+
+#if VM_X86
+/* ------------------------------------ the causal kernel, for AVX-512 */
+
+/* The causal kernel again, in AVX-512 intrinsics: where the CPU has
+ * AVX-512 it runs this build, and the loops above run in the sanitizer
+ * builds alone.  Every element is the same sum in the same order as in
+ * the loops' fused build (the score blocks, the softmax steps, each mix's
+ * multiply-adds by ascending index), so the bits are theirs; what differs
+ * is where the operands sit.  Built from the loops, GCC kept the mixes'
+ * eight row pointers on the stack and reloaded them every step, and each
+ * score block broadcast one query per multiply-add.  Here the rows a tile
+ * reads by column (the queries, or dy, and att or dpre) are first
+ * transposed into small k-major buffers (x8, p8: 8 floats per index), so
+ * every broadcast is at a constant offset, and the scores go 32 keys at a
+ * time, two multiply-adds per broadcast; the keys are transposed through
+ * registers (at_transpose's buffer made its vector reads wait on scalar
+ * stores), and the softmax steps run over the tile's 8 rows together, so
+ * their exp and sum chains overlap.  Measured on Zen 5 (one thread, B 6,
+ * T 64, 4 heads of 32, hot): forward 94-99 -> 78-80 us, backward 129-139
+ * -> 111-112 us; in a GPT training step (OpenBLAS's AVX-512 kernels, 2
+ * threads), attention fell from 10.4% to 9.3% of the time. */
+#define T512 VM_T512
+#define UNROLL _Pragma("GCC unroll 16")
+#define AK T512 static inline __attribute__((always_inline))
+
+/* x8[i][r] = x[r][i] (row stride ld) for r < nr, zero for nr <= r < 8;
+ * i < n, n a multiple of 8 */
+AK void ak_pack_rows(float *restrict x8, const float *x, size_t ld, int nr, int n)
+{
+	for (int i0 = 0; i0 < n; i0 += 8) {
+		__m256 r[8];
+		UNROLL for (int k = 0; k < 8; k++)
+			r[k] = k < nr ? _mm256_loadu_ps(x + k * ld + i0) : _mm256_setzero_ps();
+		vm_tr8x8(r);
+		UNROLL for (int k = 0; k < 8; k++)
+			_mm256_storeu_ps(x8 + (size_t)(i0 + k) * 8, r[k]);
+	}
+}
+
+/* p8[j][r] = P[r][j] (P: nr rows of stride T, from row t0 of the matrix)
+ * for j < t0 + nr, r < 8 (zero for r >= nr); P's columns past t0 + nr
+ * are not read, as they may lie past the matrix. */
+AK void ak_pack_probs(float *restrict p8, const float *P, int T, int t0, int nr)
+{
+	ak_pack_rows(p8, P, (size_t)T, nr, t0);
+	if (nr == 8) {
+		ak_pack_rows(p8 + (size_t)t0 * 8, P + t0, (size_t)T, 8, 8);
+		return;
+	}
+	for (int j = t0; j < t0 + 8; j++)
+		for (int r = 0; r < 8; r++)
+			p8[(size_t)j * 8 + r] = r < nr && j < t0 + nr ? P[(size_t)r * T + j] : 0.0f;
+}
+
+/* s[r][jb .. jb + 16 NB) = alpha * sum over i < hs of x8[i][r] yt[i][jb ..]
+ * for r < 8: at_scores' blocks, NB of them at once */
+AK void ak_scores(float *s, int Tp, const float *x8, const float *yt, int jb, int hs,
+                  float alpha, const int NB)
+{
+	__m512 acc[8][2], al = _mm512_set1_ps(alpha);
+
+	UNROLL for (int r = 0; r < 8; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	for (int i = 0; i < hs; i++) {
+		const float *yr = yt + (size_t)i * Tp + jb;
+		__m512 y0 = _mm512_loadu_ps(yr), y1 = NB == 2 ? _mm512_loadu_ps(yr + 16) : y0;
+		UNROLL for (int r = 0; r < 8; r++) {
+			__m512 x = _mm512_set1_ps(x8[(size_t)i * 8 + r]);
+			acc[r][0] = _mm512_fmadd_ps(x, y0, acc[r][0]);
+			if (NB == 2)
+				acc[r][1] = _mm512_fmadd_ps(x, y1, acc[r][1]);
+		}
+	}
+	UNROLL for (int r = 0; r < 8; r++) {
+		_mm512_storeu_ps(s + (size_t)r * Tp + jb, _mm512_mul_ps(al, acc[r][0]));
+		if (NB == 2)
+			_mm512_storeu_ps(s + (size_t)r * Tp + jb + 16, _mm512_mul_ps(al, acc[r][1]));
+	}
+}
+
+/* 16 floats at o from the sums acc, stored as mode says (AT_OUT) */
+AK void ak_store(float *o, int mode, __m512 al, __m512 acc)
+{
+	if (mode == AT_SET)
+		_mm512_storeu_ps(o, acc);
+	else if (mode == AT_ADD)
+		_mm512_storeu_ps(o, _mm512_fmadd_ps(al, acc, _mm512_loadu_ps(o)));
+	else
+		_mm512_storeu_ps(o, _mm512_fmadd_ps(al, acc, _mm512_setzero_ps()));
+}
+
+/* o[t0 + r] for r < nr, stored as mode says, from the sum over j <= t0 + r
+ * of p8[j][r] y[j] (y row stride ldy, 16 NV wide): at_mix's tile. */
+AK void ak_mix(float *o, int ldo, int mode, float alpha, const float *p8, const float *y,
+               int ldy, int t0, int nr, const int NV)
+{
+	__m512 acc[8][2], al = _mm512_set1_ps(alpha);
+
+	UNROLL for (int r = 0; r < 8; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	/* columns 0..t0: every row */
+	for (int j = 0; j <= t0; j++) {
+		const float *yr = y + (size_t)j * ldy, *pj = p8 + (size_t)j * 8;
+		__m512 y0 = _mm512_loadu_ps(yr), y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
+		UNROLL for (int r = 0; r < 8; r++) {
+			__m512 p = _mm512_set1_ps(pj[r]);
+			acc[r][0] = _mm512_fmadd_ps(p, y0, acc[r][0]);
+			if (NV == 2)
+				acc[r][1] = _mm512_fmadd_ps(p, y1, acc[r][1]);
+		}
+	}
+	/* column t0 + d: rows d.. */
+	UNROLL for (int d = 1; d < 8; d++) {
+		if (d >= nr)
+			break;
+		const float *yr = y + (size_t)(t0 + d) * ldy, *pj = p8 + (size_t)(t0 + d) * 8;
+		__m512 y0 = _mm512_loadu_ps(yr), y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
+		UNROLL for (int r = d; r < 8; r++) {
+			__m512 p = _mm512_set1_ps(pj[r]);
+			acc[r][0] = _mm512_fmadd_ps(p, y0, acc[r][0]);
+			if (NV == 2)
+				acc[r][1] = _mm512_fmadd_ps(p, y1, acc[r][1]);
+		}
+	}
+	UNROLL for (int r = 0; r < 8; r++) {
+		float *or = o + (size_t)(t0 + r) * ldo;
+		if (r >= nr)
+			break;
+		ak_store(or, mode, al, acc[r][0]);
+		if (NV == 2)
+			ak_store(or + 16, mode, al, acc[r][1]);
+	}
+}
+
+/* o[j] (+)= alpha * sum over t >= j of P[t][j] y[t], P (T,T): at_mixt,
+ * 8 columns of P at a time, the last T % 8 one by one. */
+AK void ak_mixt(float *o, int ldo, int mode, float alpha, const float *P, const float *y,
+                int ldy, int T, const int NV)
+{
+	__m512 al = _mm512_set1_ps(alpha);
+	int j = 0;
+
+	for (; j + 8 <= T; j += 8) {
+		__m512 acc[8][2];
+		UNROLL for (int r = 0; r < 8; r++)
+			acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+		/* row j + d, d < 7: columns ..d of the tile */
+		UNROLL for (int d = 0; d < 7; d++) {
+			const float *yr = y + (size_t)(j + d) * ldy, *pr = P + (size_t)(j + d) * T + j;
+			__m512 y0 = _mm512_loadu_ps(yr), y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
+			UNROLL for (int r = 0; r <= d; r++) {
+				__m512 p = _mm512_set1_ps(pr[r]);
+				acc[r][0] = _mm512_fmadd_ps(p, y0, acc[r][0]);
+				if (NV == 2)
+					acc[r][1] = _mm512_fmadd_ps(p, y1, acc[r][1]);
+			}
+		}
+		/* rows j + 7 on: every column */
+		for (int t = j + 7; t < T; t++) {
+			const float *yr = y + (size_t)t * ldy, *pr = P + (size_t)t * T + j;
+			__m512 y0 = _mm512_loadu_ps(yr), y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
+			UNROLL for (int r = 0; r < 8; r++) {
+				__m512 p = _mm512_set1_ps(pr[r]);
+				acc[r][0] = _mm512_fmadd_ps(p, y0, acc[r][0]);
+				if (NV == 2)
+					acc[r][1] = _mm512_fmadd_ps(p, y1, acc[r][1]);
+			}
+		}
+		UNROLL for (int r = 0; r < 8; r++) {
+			float *or = o + (size_t)(j + r) * ldo;
+			ak_store(or, mode, al, acc[r][0]);
+			if (NV == 2)
+				ak_store(or + 16, mode, al, acc[r][1]);
+		}
+	}
+	for (; j < T; j++) {
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0;
+		for (int t = j; t < T; t++) {
+			const float *yr = y + (size_t)t * ldy;
+			__m512 p = _mm512_set1_ps(P[(size_t)t * T + j]);
+			a0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(yr), a0);
+			if (NV == 2)
+				a1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(yr + 16), a1);
+		}
+		ak_store(o + (size_t)j * ldo, mode, al, a0);
+		if (NV == 2)
+			ak_store(o + (size_t)j * ldo + 16, mode, al, a1);
+	}
+}
+
+/* yt (hs,Tp) = y (T,hs; row stride ld) transposed, columns T..Tp zero:
+ * at_transpose, 8 x 8 blocks in registers (through a buffer, the scalar
+ * stores stalled the vector loads after them). */
+AK void ak_transpose(float *yt, const float *y, int ld, int T, int Tp, int hs)
+{
+	int j = 0;
+
+	for (; j + 8 <= T; j += 8)
+		for (int i = 0; i < hs; i += 8) {
+			__m256 r[8];
+			UNROLL for (int k = 0; k < 8; k++)
+				r[k] = _mm256_loadu_ps(y + (size_t)(j + k) * ld + i);
+			vm_tr8x8(r);
+			UNROLL for (int c = 0; c < 8; c++)
+				_mm256_storeu_ps(yt + (size_t)(i + c) * Tp + j, r[c]);
+		}
+	for (int i = 0; i < hs; i++) {
+		for (int jj = j; jj < T; jj++)
+			yt[(size_t)i * Tp + jj] = y[(size_t)jj * ld + i];
+		for (int jj = T; jj < Tp; jj++)
+			yt[(size_t)i * Tp + jj] = 0;
+	}
+}
+
+/* vm_exp on 16 lanes, the same steps */
+AK __m512 ak_exp(__m512 x)
+{
+	const __m512 big = _mm512_set1_ps(12582912.0f);
+	__m512 k = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), big), n, r, p;
+	__m512i e;
+
+	n = _mm512_sub_ps(k, big);
+	r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
+	r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+	p = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+	p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+	e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_castps_si512(k), _mm512_set1_epi32(127)), 23);
+	return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* vm_lanes_total of the 16 lanes of v, the same additions */
+AK float ak_total(__m512 v)
+{
+	__m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+	                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+	__m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+	float s[4];
+
+	_mm_storeu_ps(s, q);
+	return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+/* at_softmax_rows: rows a[t0 + r] (r < nr) = the softmax of s[r][0..t0 + r],
+ * zero after; each step over the tile's rows together, so that their
+ * chains overlap. */
+AK void ak_softmax_rows(float *a, float *s, int t0, int nr, int T, int Tp)
+{
+	__m512i kmax[8];
+	__m512 m[8], acc[8];
+	float d[8];
+	int end = t0 + nr;
+
+	UNROLL for (int r = 0; r < 8; r++) {
+		kmax[r] = _mm512_setzero_si512();
+		acc[r] = m[r] = _mm512_setzero_ps();
+		d[r] = 1.0f;
+	}
+	for (int jb = 0; jb < end; jb += AT_W)
+		UNROLL for (int r = 0; r < 8; r++) {
+			__m512i b = _mm512_loadu_si512(s + (size_t)r * Tp + jb), key;
+			if (r >= nr)
+				break;
+			/* vm_key: the bits flipped by the sign */
+			key = _mm512_xor_si512(
+				b, _mm512_or_si512(_mm512_srai_epi32(b, 31),
+			                           _mm512_set1_epi32((int)0x80000000u)));
+			kmax[r] = _mm512_mask_max_epu32(kmax[r], vm_lanes16(t0 + r + 1 - jb),
+			                                kmax[r], key);
+		}
+	UNROLL for (int r = 0; r < 8; r++) {
+		if (r >= nr)
+			break;
+		m[r] = _mm512_set1_ps(vm_unkey(_mm512_reduce_max_epu32(kmax[r])));
+	}
+	for (int jb = 0; jb < end; jb += AT_W)
+		UNROLL for (int r = 0; r < 8; r++) {
+			float *sr = s + (size_t)r * Tp + jb;
+			__mmask16 live;
+			__m512 x, e;
+			if (r >= nr || jb >= t0 + r + 1)
+				break;
+			live = vm_lanes16(t0 + r + 1 - jb);
+			x = _mm512_sub_ps(_mm512_loadu_ps(sr), m[r]);
+			/* max(-87, x) keeps a NaN x, as the select does */
+			x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
+			e = _mm512_maskz_mov_ps(live, ak_exp(x));
+			_mm512_storeu_ps(sr, e);
+			acc[r] = _mm512_add_ps(acc[r], e);
+		}
+	UNROLL for (int r = 0; r < 8; r++) {
+		if (r >= nr)
+			break;
+		d[r] = ak_total(acc[r]);
+	}
+	UNROLL for (int r = 0; r < 8; r++) {
+		float *arow = a + (size_t)(t0 + r) * T, *sr = s + (size_t)r * Tp;
+		__m512 dv = _mm512_set1_ps(d[r]);
+		if (r >= nr)
+			break;
+		for (int jb = 0; jb < T; jb += AT_W)
+			_mm512_mask_storeu_ps(arow + jb, vm_lanes16(T - jb),
+			                      _mm512_maskz_div_ps(vm_lanes16(t0 + r + 1 - jb),
+			                                          _mm512_loadu_ps(sr + jb), dv));
+	}
+}
+
+/* at_softmax_bwd_row for the tile's rows together: dp[t0 + r][0..T) =
+ * a * (s - sum(a * s)) over [0..t0 + r], zero after; a = att's rows,
+ * s (datt) holds whole blocks. */
+AK void ak_softmax_bwd_rows(float *dp, const float *a, const float *s, int t0, int nr, int T,
+                            int Tp)
+{
+	__m512 acc[8], dot[8];
+	int end = t0 + nr;
+
+	UNROLL for (int r = 0; r < 8; r++)
+		acc[r] = dot[r] = _mm512_setzero_ps();
+	for (int jb = 0; jb < end; jb += AT_W)
+		UNROLL for (int r = 0; r < 8; r++) {
+			const float *ar = a + (size_t)(t0 + r) * T + jb, *sr = s + (size_t)r * Tp + jb;
+			__mmask16 live;
+			if (r >= nr || jb >= t0 + r + 1)
+				break;
+			/* the lanes past the row's end add 0 * 0 */
+			live = vm_lanes16(t0 + r + 1 - jb);
+			acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(live, ar),
+			                         _mm512_maskz_loadu_ps(live, sr), acc[r]);
+		}
+	UNROLL for (int r = 0; r < 8; r++) {
+		if (r >= nr)
+			break;
+		dot[r] = _mm512_set1_ps(ak_total(acc[r]));
+	}
+	UNROLL for (int r = 0; r < 8; r++) {
+		const float *ar = a + (size_t)(t0 + r) * T, *sr = s + (size_t)r * Tp;
+		float *dr = dp + (size_t)(t0 + r) * T;
+		if (r >= nr)
+			break;
+		for (int jb = 0; jb < T; jb += AT_W) {
+			__mmask16 in = vm_lanes16(T - jb);
+			__m512 av = _mm512_maskz_loadu_ps(in, ar + jb);
+			_mm512_mask_storeu_ps(
+				dr + jb, in,
+				_mm512_maskz_mul_ps(vm_lanes16(t0 + r + 1 - jb), av,
+			                            _mm512_sub_ps(_mm512_loadu_ps(sr + jb), dot[r])));
+		}
+	}
+}
+
+/* The scores of rows t0.. (nr of them, x8 their operand) against keys
+ * 0..t0 + nr - 1, in blocks of 32 and a last one of 16 */
+AK void ak_score_rows(float *s, int Tp, const float *x8, const float *yt, int t0, int nr,
+                      int hs, float alpha)
+{
+	int jb = 0, ncols = t0 + nr;
+
+	for (; jb + 16 < ncols; jb += 32)
+		ak_scores(s, Tp, x8, yt, jb, hs, alpha, 2);
+	if (jb < ncols)
+		ak_scores(s, Tp, x8, yt, jb, hs, alpha, 1);
+}
+
+/* One head, as at_head_fwd; hs = 16 NV. */
+AK void ak_head_fwd(float *out, int ldo, float *a, const float *q, const float *k,
+                    const float *v, int ld, int T, float scale, float *kt, float *s,
+                    float *x8, float *p8, const int NV)
+{
+	int hs = 16 * NV, Tp = (T + AT_W - 1) / AT_W * AT_W;
+
+	ak_transpose(kt, k, ld, T, Tp, hs);
+	for (int t0 = 0; t0 < T; t0 += 8) {
+		int nr = T - t0 < 8 ? T - t0 : 8;
+		ak_pack_rows(x8, q + (size_t)t0 * ld, (size_t)ld, nr, hs);
+		ak_score_rows(s, Tp, x8, kt, t0, nr, hs, scale);
+		ak_softmax_rows(a, s, t0, nr, T, Tp);
+		ak_pack_probs(p8, a + (size_t)t0 * T, T, t0, nr);
+		ak_mix(out, ldo, AT_SET, 1.0f, p8, v, ld, t0, nr, NV);
+	}
+}
+
+/* One head's backward, as at_head_bwd. */
+AK void ak_head_bwd(int mode, float *dq, float *dk, float *dv, float *dp, const float *dy,
+                    int ldo, const float *a, const float *q, const float *k, const float *v,
+                    int ld, int T, float scale, float *vt, float *s, float *x8, float *p8,
+                    const int NV)
+{
+	int hs = 16 * NV, Tp = (T + AT_W - 1) / AT_W * AT_W;
+
+	ak_transpose(vt, v, ld, T, Tp, hs);
+	for (int t0 = 0; t0 < T; t0 += 8) {
+		int nr = T - t0 < 8 ? T - t0 : 8;
+		/* datt = dy v^T, its softmax backward dpre, dq += scale dpre k */
+		ak_pack_rows(x8, dy + (size_t)t0 * ldo, (size_t)ldo, nr, hs);
+		ak_score_rows(s, Tp, x8, vt, t0, nr, hs, 1.0f);
+		ak_softmax_bwd_rows(dp, a, s, t0, nr, T, Tp);
+		ak_pack_probs(p8, dp + (size_t)t0 * T, T, t0, nr);
+		ak_mix(dq, ld, mode, scale, p8, k, ld, t0, nr, NV);
+	}
+	/* dv += att^T dy;  dk += scale dpre^T q */
+	ak_mixt(dv, ld, mode, 1.0f, a, dy, ldo, T, NV);
+	ak_mixt(dk, ld, mode, scale, dp, q, ld, T, NV);
+}
+
+#define AK_MAXT 256 /* use_kernel's limit */
+
+T512 static void ak_fwd(float *out, float *att, const float *qkv, int B, int T, int C, int NH)
+{
+	int hs = C / NH;
+	float scale = 1.0f / sqrtf((float)hs);
+	float kt[AT_MAXHS * AK_MAXT], s[AT_R * AK_MAXT], x8[AT_MAXHS * 8], p8[AK_MAXT * 8];
+
+	memset(s, 0, sizeof s);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			const float *q = qkv + (size_t)b * T * 3 * C + h * hs;
+			float *o = out + (size_t)b * T * C + h * hs;
+			float *a = att + ((size_t)b * NH + h) * T * T;
+			if (hs == 32)
+				ak_head_fwd(o, C, a, q, q + C, q + 2 * C, 3 * C, T, scale, kt, s, x8,
+				            p8, 2);
+			else
+				ak_head_fwd(o, C, a, q, q + C, q + 2 * C, 3 * C, T, scale, kt, s, x8,
+				            p8, 1);
+		}
+}
+
+T512 static void ak_bwd(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                        const float *att, int B, int T, int C, int NH, int add)
+{
+	int hs = C / NH;
+	float scale = 1.0f / sqrtf((float)hs);
+	float vt[AT_MAXHS * AK_MAXT], s[AT_R * AK_MAXT], x8[AT_MAXHS * 8], p8[AK_MAXT * 8];
+
+	memset(s, 0, sizeof s);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			size_t base = (size_t)b * T * 3 * C + h * hs;
+			const float *q = qkv + base, *k = q + C, *v = q + 2 * C;
+			float *dq = dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
+			const float *a = att + ((size_t)b * NH + h) * T * T;
+			const float *dy = dout + (size_t)b * T * C + h * hs;
+#define AK_BWD(MODE, NV) ak_head_bwd(MODE, dq, dk, dv, scratch, dy, C, a, q, k, v, 3 * C, T, \
+				     scale, vt, s, x8, p8, NV)
+			if (hs == 32 && add)
+				AK_BWD(AT_ADD, 2);
+			else if (hs == 32)
+				AK_BWD(AT_SCALE, 2);
+			else if (add)
+				AK_BWD(AT_ADD, 1);
+			else
+				AK_BWD(AT_SCALE, 1);
+#undef AK_BWD
+		}
+}
+#endif
 
 /* ------------------------------------------------------ the GEMM path */
 
@@ -548,7 +1013,11 @@ void sl_attention_forward(float *out, float *att, const float *qkv, int B, int T
 {
 	SL_ASSERT(C % NH == 0);
 	if (use_kernel(T, C / NH))
+#if VM_X86
+		ak_fwd(out, att, qkv, B, T, C, NH);
+#else
 		attn_fwd(out, att, qkv, B, T, C, NH);
+#endif
 	else
 		gemm_forward(out, att, qkv, B, T, C, NH);
 }
@@ -560,7 +1029,11 @@ void sl_attention_backward(float *dqkv, float *scratch, const float *dout,
 {
 	SL_ASSERT(C % NH == 0);
 	if (use_kernel(T, C / NH))
+#if VM_X86
+		ak_bwd(dqkv, scratch, dout, qkv, att, B, T, C, NH, 1);
+#else
 		attn_bwd(dqkv, scratch, dout, qkv, att, B, T, C, NH, 1);
+#endif
 	else
 		gemm_backward(dqkv, scratch, dout, qkv, att, B, T, C, NH);
 }
@@ -574,7 +1047,11 @@ void sl_attention_backward_set(float *dqkv, float *scratch, const float *dout,
 {
 	SL_ASSERT(C % NH == 0);
 	if (use_kernel(T, C / NH)) {
+#if VM_X86
+		ak_bwd(dqkv, scratch, dout, qkv, att, B, T, C, NH, 0);
+#else
 		attn_bwd(dqkv, scratch, dout, qkv, att, B, T, C, NH, 0);
+#endif
 		return;
 	}
 	memset(dqkv, 0, (size_t)B * T * 3 * C * sizeof *dqkv);

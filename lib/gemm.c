@@ -228,27 +228,6 @@ pk_tile(float *restrict C, size_t ldc, const float *restrict ap, const float *re
 	}
 }
 
-/* r[0..8) (8 floats each) transposed in place */
-T512 static inline __attribute__((always_inline)) void tr8x8(__m256 *r)
-{
-	__m256 t[8], u[8];
-
-	UNROLL for (int i = 0; i < 4; i++) {
-		t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-		t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-	}
-	UNROLL for (int i = 0; i < 2; i++) {
-		u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-		u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
-		u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-		u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
-	}
-	UNROLL for (int i = 0; i < 4; i++) {
-		r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-		r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-	}
-}
-
 /* dst[k*W + j] = src[j*ld + k] for j < n, zero for n <= j < W; k < kc.
  * W is 8 (a strip of A read along its rows) or 32 (a panel of B stored
  * transposed); 8 x 8 blocks go through registers. */
@@ -262,7 +241,7 @@ T512 static void pack_rows(float *restrict dst, int W, const float *restrict src
 				__m256 r[8];
 				UNROLL for (int j = 0; j < 8; j++)
 					r[j] = _mm256_loadu_ps(src + (size_t)(jb + j) * ld + k);
-				tr8x8(r);
+				vm_tr8x8(r);
 				UNROLL for (int j = 0; j < 8; j++)
 					_mm256_store_ps(dst + (size_t)(k + j) * W + jb, r[j]);
 			}

@@ -1,7 +1,8 @@
 /*
  * attention.c - unit tests of lib/attention.c against a plain
  * double-precision reference: the output, the cached att and the gradient
- * dqkv (added to what dqkv held) for T = 1, 7, 64, 130 and head sizes 8,
+ * dqkv (added to what dqkv held) for T = 1, 7, 16, 33, 64, 130 (tiles of
+ * 8 rows and blocks of 16 keys, whole and cut short) and head sizes 8,
  * 16, 32, 64 (16 and 32 take the causal kernel, 8 and 64 the GEMM path),
  * with queries of ordinary size and scaled by 30 (most of a row's
  * exponents then fall below the -87 clamp); a NaN in one query makes NaN
@@ -203,9 +204,9 @@ static void check(int B, int T, int hs, float qamp, int nan_at)
 
 int main(void)
 {
-	static const int Ts[] = {1, 7, 64, 130}, hss[] = {8, 16, 32, 64};
+	static const int Ts[] = {1, 7, 16, 33, 64, 130}, hss[] = {8, 16, 32, 64};
 
-	for (int a = 0; a < 4; a++)
+	for (int a = 0; a < 6; a++)
 		for (int b = 0; b < 4; b++) {
 			check(2, Ts[a], hss[b], 1, -1);
 			check(2, Ts[a], hss[b], 30, -1);
