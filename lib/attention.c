@@ -706,18 +706,6 @@ AK __m512 ak_exp(__m512 x)
 	return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
-/* vm_lanes_total of the 16 lanes of v, the same additions */
-AK float ak_total(__m512 v)
-{
-	__m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
-	                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-	__m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-	float s[4];
-
-	_mm_storeu_ps(s, q);
-	return (s[0] + s[2]) + (s[1] + s[3]);
-}
-
 /* at_softmax_rows: rows a[t0 + r] (r < nr) = the softmax of s[r][0..t0 + r],
  * zero after; each step over the tile's rows together, so that their
  * chains overlap. */
@@ -768,7 +756,7 @@ AK void ak_softmax_rows(float *a, float *s, int t0, int nr, int T, int Tp)
 	UNROLL for (int r = 0; r < 8; r++) {
 		if (r >= nr)
 			break;
-		d[r] = ak_total(acc[r]);
+		d[r] = vm_lanes_total512(acc[r]);
 	}
 	UNROLL for (int r = 0; r < 8; r++) {
 		float *arow = a + (size_t)(t0 + r) * T, *sr = s + (size_t)r * Tp;
@@ -807,7 +795,7 @@ AK void ak_softmax_bwd_rows(float *dp, const float *a, const float *s, int t0, i
 	UNROLL for (int r = 0; r < 8; r++) {
 		if (r >= nr)
 			break;
-		dot[r] = _mm512_set1_ps(ak_total(acc[r]));
+		dot[r] = _mm512_set1_ps(vm_lanes_total512(acc[r]));
 	}
 	UNROLL for (int r = 0; r < 8; r++) {
 		const float *ar = a + (size_t)(t0 + r) * T, *sr = s + (size_t)r * Tp;

@@ -142,6 +142,19 @@ VM_T512 static inline __attribute__((always_inline)) void vm_tr8x8(__m256 *r)
 		r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
 	}
 }
+
+/* vm_lanes_total of the 16 lanes of v: the same additions in the same
+ * order, so the same bits */
+VM_T512 static inline __attribute__((always_inline)) float vm_lanes_total512(__m512 v)
+{
+	__m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+	                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+	__m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+	float s[4];
+
+	_mm_storeu_ps(s, q);
+	return (s[0] + s[2]) + (s[1] + s[3]);
+}
 #else
 #define VM_X86 0
 #endif

@@ -386,48 +386,55 @@ static void layernorm_bwd(const struct gcheck *g, float *const *dx,
 	                      c->cache2, c->B, c->C);
 }
 
-static void test_layernorm(void)
+/* B rows of C: C = 7 takes the loops; a multiple of 16 takes the AVX-512
+ * build where the CPU has it, B = 6 its 4-row step and 2 rows after */
+static void test_layernorm(int B, int C)
 {
-	struct ctx c = {.B = 3, .C = 7};
+	struct ctx c = {.B = B, .C = C};
 	struct gcheck g = {.name = "layernorm", .forward = layernorm_fwd,
 	                   .backward = layernorm_bwd, .ctx = &c, .tol = 1e-3};
+	int n = B * C;
 	double m = 0, v = 0;
 
-	c.in = fvec(21), c.w = fvec(7), c.bias = fvec(7);
-	c.cache = fvec(3), c.cache2 = fvec(3);
-	fill_normal(c.in, 21, 2), fill_normal(c.w, 7, 1), fill_normal(c.bias, 7, 1);
-	for (int i = 0; i < 21; i++)
+	c.in = fvec(n), c.w = fvec(C), c.bias = fvec(C);
+	c.cache = fvec(B), c.cache2 = fvec(B);
+	fill_normal(c.in, n, 2), fill_normal(c.w, C, 1), fill_normal(c.bias, C, 1);
+	for (int i = 0; i < n; i++)
 		c.in[i] += 3; /* a mean to remove */
-	g.y = fvec(21), g.ny = 21;
-	gc_add(&g, "in", c.in, 21);
-	gc_add(&g, "weight", c.w, 7);
-	gc_add(&g, "bias", c.bias, 7);
+	g.y = fvec(n), g.ny = n;
+	gc_add(&g, "in", c.in, n);
+	gc_add(&g, "weight", c.w, C);
+	gc_add(&g, "bias", c.bias, C);
 	gradcheck(&g, 1);
 	{
 		/* din NULL: the weight gradients alone, the same values */
-		float dw1[7] = {0}, db1[7] = {0}, dw2[7] = {0}, db2[7] = {0};
-		float *din = fvec(21), *dy = fvec(21);
-		fill_normal(dy, 21, 1);
+		float *dw1 = fvec(C), *db1 = fvec(C), *dw2 = fvec(C), *db2 = fvec(C);
+		float *din = fvec(n), *dy = fvec(n);
+		fill_normal(dy, n, 1);
 		layernorm_fwd(&g);
-		sl_layernorm_backward(din, dw1, db1, dy, c.in, c.w, c.cache, c.cache2,
-		                      3, 7);
-		sl_layernorm_backward(NULL, dw2, db2, dy, c.in, c.w, c.cache,
-		                      c.cache2, 3, 7);
-		ok(!memcmp(dw1, dw2, sizeof dw1) && !memcmp(db1, db2, sizeof db1),
-		   "layernorm backward with din NULL");
-		free(din), free(dy);
+		sl_layernorm_backward(din, dw1, db1, dy, c.in, c.w, c.cache, c.cache2, B, C);
+		sl_layernorm_backward(NULL, dw2, db2, dy, c.in, c.w, c.cache, c.cache2, B, C);
+		ok(!memcmp(dw1, dw2, C * sizeof *dw1) && !memcmp(db1, db2, C * sizeof *db1),
+		   "layernorm %dx%d: backward with din NULL", B, C);
+		free(din), free(dy), free(dw1), free(db1), free(dw2), free(db2);
 	}
 
 	/* with unit gain and no bias a row comes out with mean 0, variance 1 */
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < C; i++)
 		c.w[i] = 1, c.bias[i] = 0;
-	sl_layernorm_forward(g.y, c.cache, c.cache2, c.in, c.w, c.bias, 3, 7);
-	for (int i = 0; i < 7; i++)
-		m += g.y[7 + i];
-	for (int i = 0; i < 7; i++)
-		v += (g.y[7 + i] - m / 7) * (g.y[7 + i] - m / 7);
-	ok(fabs(m / 7) < 1e-6 && fabs(v / 7 - 1) < 1e-3,
-	   "layernorm: row mean %.1e, variance %.6f", m / 7, v / 7);
+	sl_layernorm_forward(g.y, c.cache, c.cache2, c.in, c.w, c.bias, B, C);
+	for (int r = 0; r < B; r++) {
+		m = v = 0;
+		for (int i = 0; i < C; i++)
+			m += g.y[r * C + i];
+		for (int i = 0; i < C; i++)
+			v += (g.y[r * C + i] - m / C) * (g.y[r * C + i] - m / C);
+		if (!(fabs(m / C) < 1e-6 && fabs(v / C - 1) < 1e-3))
+			break;
+	}
+	ok(fabs(m / C) < 1e-6 && fabs(v / C - 1) < 1e-3,
+	   "layernorm %dx%d: every row has mean 0 and variance 1 (last checked %.1e, %.6f)",
+	   B, C, m / C, v / C);
 	free(c.in), free(c.w), free(c.bias), free(c.cache), free(c.cache2),
 	    free(g.y);
 }
@@ -925,7 +932,8 @@ int main(void)
 	test_linear();
 	test_activations();
 	test_dropout();
-	test_layernorm();
+	test_layernorm(3, 7);
+	test_layernorm(6, 32);
 	test_embedding();
 	test_softmax();
 	test_conv2d();
