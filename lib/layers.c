@@ -320,8 +320,9 @@ void sl_dropout_backward(float *din, const float *dout, const float *mask,
  * built for AVX-512, AVX2 and plain SSE2 (no multiply-adds here, so all
  * three give the same bits), one picked at load time. */
 
+// in (B,C), weight (C), bias (C) -> out (B,C); caches mean (B), rstd (B)
 VECTOR_CLONES
-static void ln_forward(float *out, float *mean, float *rstd,
+void sl_layernorm_forward(float *out, float *mean, float *rstd,
                           const float *in, const float *weight,
                           const float *bias, int B, int C)
 {
@@ -354,8 +355,9 @@ static void ln_forward(float *out, float *mean, float *rstd,
 
 /* With xhat = (x - mean) * rstd and g = weight * dout, the input gradient
  * is rstd * (g - mean(g) - xhat * mean(g * xhat)). */
+// dout (B,C) -> din (B,C), dweight (C), dbias (C)
 VECTOR_CLONES
-static void ln_backward(float *din, float *dweight, float *dbias,
+void sl_layernorm_backward(float *din, float *dweight, float *dbias,
                            const float *dout, const float *in,
                            const float *weight, const float *mean,
                            const float *rstd, int B, int C)
@@ -392,156 +394,6 @@ static void ln_backward(float *din, float *dweight, float *dbias,
 			}
 		}
 	}
-}
-
-#if VM_X86
-/* Where the CPU has AVX-512 and C is a multiple of 16: the same sums in
- * intrinsics (no multiply-adds, as in the loops, so the same bits),
- * LN_R rows at a time, each step over the rows together so that their
- * chains of additions overlap, and the rows' dweight and dbias terms
- * added in row order while those sums sit in a register.  The loops took
- * a row at a time, each row's total waiting on its own chain.  Measured
- * on Zen 5 (384 rows of 128, hot): forward 9.6-9.8 -> 5.6 us, backward
- * 14.7-15.3 -> 9.8 us; a GPT's parameter bits after 200 steps are
- * unchanged. */
-#define LN_R 4
-#define T512 VM_T512
-#define UNROLL _Pragma("GCC unroll 16")
-#define LN_INLINE T512 static inline __attribute__((always_inline))
-
-LN_INLINE void ln_rows_fwd(float *out, float *mean, float *rstd, const float *in,
-                           const float *weight, const float *bias, int b, int C, const int R)
-{
-	__m512 acc[LN_R], m[LN_R], s[LN_R];
-	float mf[LN_R], sf[LN_R];
-
-	UNROLL for (int r = 0; r < R; r++)
-		acc[r] = _mm512_setzero_ps();
-	for (int i = 0; i < C; i += 16)
-		UNROLL for (int r = 0; r < R; r++)
-			acc[r] = _mm512_add_ps(acc[r], _mm512_loadu_ps(in + (size_t)(b + r) * C + i));
-	UNROLL for (int r = 0; r < R; r++) {
-		mf[r] = vm_lanes_total512(acc[r]) / C;
-		m[r] = _mm512_set1_ps(mf[r]);
-		acc[r] = _mm512_setzero_ps();
-	}
-	for (int i = 0; i < C; i += 16)
-		UNROLL for (int r = 0; r < R; r++) {
-			__m512 d = _mm512_sub_ps(_mm512_loadu_ps(in + (size_t)(b + r) * C + i), m[r]);
-			acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(d, d));
-		}
-	UNROLL for (int r = 0; r < R; r++) {
-		sf[r] = 1.0f / sqrtf(vm_lanes_total512(acc[r]) / C + LN_EPS);
-		s[r] = _mm512_set1_ps(sf[r]);
-		mean[b + r] = mf[r];
-		rstd[b + r] = sf[r];
-	}
-	for (int i = 0; i < C; i += 16) {
-		__m512 w = _mm512_loadu_ps(weight + i), bi = _mm512_loadu_ps(bias + i);
-		UNROLL for (int r = 0; r < R; r++) {
-			__m512 x = _mm512_loadu_ps(in + (size_t)(b + r) * C + i);
-			__m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(x, m[r]), s[r]), w);
-			_mm512_storeu_ps(out + (size_t)(b + r) * C + i, _mm512_add_ps(y, bi));
-		}
-	}
-}
-
-T512 static void ln_forward_avx512(float *out, float *mean, float *rstd, const float *in,
-                                   const float *weight, const float *bias, int B, int C)
-{
-	int b = 0;
-
-	for (; b + LN_R <= B; b += LN_R)
-		ln_rows_fwd(out, mean, rstd, in, weight, bias, b, C, LN_R);
-	for (; b < B; b++)
-		ln_rows_fwd(out, mean, rstd, in, weight, bias, b, C, 1);
-}
-
-LN_INLINE void ln_rows_bwd(float *din, float *dweight, float *dbias, const float *dout,
-                           const float *in, const float *weight, const float *mean,
-                           const float *rstd, int b, int C, const int R)
-{
-	__m512 ag[LN_R], agx[LN_R], m[LN_R], s[LN_R], gm[LN_R], gxm[LN_R];
-
-	UNROLL for (int r = 0; r < R; r++) {
-		ag[r] = agx[r] = _mm512_setzero_ps();
-		m[r] = _mm512_set1_ps(mean[b + r]);
-		s[r] = _mm512_set1_ps(rstd[b + r]);
-	}
-	for (int i = 0; i < C; i += 16) {
-		__m512 w = _mm512_loadu_ps(weight + i);
-		UNROLL for (int r = 0; r < R; r++) {
-			size_t o = (size_t)(b + r) * C + i;
-			__m512 g = _mm512_mul_ps(w, _mm512_loadu_ps(dout + o));
-			__m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(in + o), m[r]), s[r]);
-			ag[r] = _mm512_add_ps(ag[r], g);
-			agx[r] = _mm512_add_ps(agx[r], _mm512_mul_ps(g, xh));
-		}
-	}
-	UNROLL for (int r = 0; r < R; r++) {
-		gm[r] = _mm512_set1_ps(vm_lanes_total512(ag[r]) / C);
-		gxm[r] = _mm512_set1_ps(vm_lanes_total512(agx[r]) / C);
-	}
-	for (int i = 0; i < C; i += 16) {
-		__m512 w = _mm512_loadu_ps(weight + i), db = _mm512_loadu_ps(dbias + i),
-		       dw = _mm512_loadu_ps(dweight + i);
-		UNROLL for (int r = 0; r < R; r++) {
-			size_t o = (size_t)(b + r) * C + i;
-			__m512 dy = _mm512_loadu_ps(dout + o);
-			__m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(in + o), m[r]), s[r]);
-			db = _mm512_add_ps(db, dy);
-			dw = _mm512_add_ps(dw, _mm512_mul_ps(xh, dy));
-			if (din) {
-				__m512 t = _mm512_sub_ps(_mm512_sub_ps(_mm512_mul_ps(w, dy), gm[r]),
-				                         _mm512_mul_ps(xh, gxm[r]));
-				_mm512_storeu_ps(din + o,
-				                 _mm512_add_ps(_mm512_loadu_ps(din + o),
-				                               _mm512_mul_ps(s[r], t)));
-			}
-		}
-		_mm512_storeu_ps(dbias + i, db);
-		_mm512_storeu_ps(dweight + i, dw);
-	}
-}
-
-T512 static void ln_backward_avx512(float *din, float *dweight, float *dbias,
-                                    const float *dout, const float *in, const float *weight,
-                                    const float *mean, const float *rstd, int B, int C)
-{
-	int b = 0;
-
-	for (; b + LN_R <= B; b += LN_R)
-		ln_rows_bwd(din, dweight, dbias, dout, in, weight, mean, rstd, b, C, LN_R);
-	for (; b < B; b++)
-		ln_rows_bwd(din, dweight, dbias, dout, in, weight, mean, rstd, b, C, 1);
-}
-#endif
-
-// in (B,C), weight (C), bias (C) -> out (B,C); caches mean (B), rstd (B)
-void sl_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
-                          const float *weight, const float *bias, int B, int C)
-{
-#if VM_X86
-	if (C % 16 == 0 && vm_avx512()) {
-		ln_forward_avx512(out, mean, rstd, in, weight, bias, B, C);
-		return;
-	}
-#endif
-	ln_forward(out, mean, rstd, in, weight, bias, B, C);
-}
-
-// dout (B,C) -> din (B,C), dweight (C), dbias (C)
-void sl_layernorm_backward(float *din, float *dweight, float *dbias, const float *dout,
-                           const float *in, const float *weight, const float *mean,
-                           const float *rstd, int B, int C)
-{
-#if VM_X86
-	if (C % 16 == 0 && vm_avx512()) {
-		ln_backward_avx512(din, dweight, dbias, dout, in, weight, mean, rstd, B, C);
-		return;
-	}
-#endif
-	ln_backward(din, dweight, dbias, dout, in, weight, mean, rstd, B, C);
 }
 
 /* ------------------------------------------------------------- embedding */
