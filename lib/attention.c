@@ -9,16 +9,18 @@
  *     att    = softmax over j <= t         (T,T), zero above the diagonal
  *     out    = att v                       (T,hs), into out[b][t][h*hs..]
  *
- * Two ways to the same sums, chosen by shape (use_kernel):
- *  - a kernel of plain loops (below, "the causal kernel") that does
- *    only the causal work, j <= t, half the products, holding a head's
- *    rows in cache and its tiles in registers, the scale and softmax fused
- *    into the scores' pass; used for head sizes 16 and 32, where it is the
- *    faster (on CPUs with AVX-512, in an intrinsics build of the same
- *    sums, "for AVX-512" below; the loops run in sanitizer builds);
+ * Two ways to the same sums, chosen by shape and CPU (use_kernel):
+ *  - "the causal kernel", which does only the causal work, j <= t, half
+ *    the products, holding a head's rows in cache and its tiles in
+ *    registers, the scale and softmax fused into the scores' pass; for
+ *    head sizes 16 and 32 with T <= 256 on CPUs with AVX-512 (GCC on
+ *    x86-64), where it is the faster.  It is written twice: as plain loops
+ *    (below), which only sanitizer builds run, and as AVX-512 intrinsics
+ *    with the same sums in the same order ("for AVX-512"), which every
+ *    other build runs;
  *  - sgemm on strided views of qkv (one head is a (T,hs) matrix with row
  *    stride 3C), nothing copied, full T x T products, and the softmax as a
- *    pass of its own; for the other head sizes.
+ *    pass of its own; for everything else.
  * att is kept for the backward; preatt is not needed (the softmax
  * backward reads att).  The backward accumulates into dqkv, like every
  * other layer.  (Writing it instead, by beta = 0 in the GEMMs, saves the
@@ -124,6 +126,7 @@ VM_KERNEL(causal_softmax_bwd, (float *da, const float *a, int T), da, a, T)
 #define AT_R 8
 #define AT_M 8
 #define AT_MAXHS 32
+#define AT_MAXT 256 /* the longest T the kernel takes (use_kernel) */
 
 /* yt (hs,Tp) = y (T,hs; row stride ld) transposed, columns T..Tp zero.
  * Blocks of 8 x 8 through a buffer: rows of y read as whole vectors, and
@@ -479,7 +482,10 @@ VM_KERNEL(attn_bwd, (float *dqkv, float *scratch, const float *dout, const float
  * AVX-512 it runs this build, and the loops above run in the sanitizer
  * builds alone.  Every element is the same sum in the same order as in
  * the loops' fused build (the score blocks, the softmax steps, each mix's
- * multiply-adds by ascending index), so the bits are theirs; what differs
+ * multiply-adds by ascending index, the softmax backward's 0 * 0 in the
+ * dead lanes of a block within the row and none in one reaching past T),
+ * so the bits are theirs (checked on 368 cases with NaN, infinities and
+ * products that underflow, T 1-256, head sizes 16 and 32); what differs
  * is where the operands sit.  Built from the loops, GCC kept the mixes'
  * eight row pointers on the stack and reloaded them every step, and each
  * score block broadcast one query per multiply-add.  Here the rows a tile
@@ -526,6 +532,21 @@ AK void ak_pack_probs(float *restrict p8, const float *P, int T, int t0, int nr)
 			p8[(size_t)j * 8 + r] = r < nr && j < t0 + nr ? P[(size_t)r * T + j] : 0.0f;
 }
 
+/* acc[r] += p[r] y for tile rows r0 <= r < r1: a row y (16 NV floats)
+ * times the broadcast p[r], one multiply-add per vector */
+AK void ak_rank1(__m512 acc[8][2], const float *p, const float *y, int r0, int r1,
+                 const int NV)
+{
+	__m512 y0 = _mm512_loadu_ps(y), y1 = NV == 2 ? _mm512_loadu_ps(y + 16) : y0;
+
+	UNROLL for (int r = r0; r < r1; r++) {
+		__m512 x = _mm512_set1_ps(p[r]);
+		acc[r][0] = _mm512_fmadd_ps(x, y0, acc[r][0]);
+		if (NV == 2)
+			acc[r][1] = _mm512_fmadd_ps(x, y1, acc[r][1]);
+	}
+}
+
 /* s[r][jb .. jb + 16 NB) = alpha * sum over i < hs of x8[i][r] yt[i][jb ..]
  * for r < 8: at_scores' blocks, NB of them at once */
 AK void ak_scores(float *s, int Tp, const float *x8, const float *yt, int jb, int hs,
@@ -563,6 +584,14 @@ AK void ak_store(float *o, int mode, __m512 al, __m512 acc)
 		_mm512_storeu_ps(o, _mm512_fmadd_ps(al, acc, _mm512_setzero_ps()));
 }
 
+/* a tile row's sums acc (16 NV floats) into o, as mode says */
+AK void ak_store_row(float *o, int mode, __m512 al, __m512 a0, __m512 a1, const int NV)
+{
+	ak_store(o, mode, al, a0);
+	if (NV == 2)
+		ak_store(o + 16, mode, al, a1);
+}
+
 /* o[t0 + r] for r < nr, stored as mode says, from the sum over j <= t0 + r
  * of p8[j][r] y[j] (y row stride ldy, 16 NV wide): at_mix's tile. */
 AK void ak_mix(float *o, int ldo, int mode, float alpha, const float *p8, const float *y,
@@ -573,22 +602,16 @@ AK void ak_mix(float *o, int ldo, int mode, float alpha, const float *p8, const 
 	UNROLL for (int r = 0; r < 8; r++)
 		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
 	/* columns 0..t0: every row */
-	for (int j = 0; j <= t0; j++) {
-		const float *yr = y + (size_t)j * ldy, *pj = p8 + (size_t)j * 8;
-		__m512 y0 = _mm512_loadu_ps(yr), y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
-		UNROLL for (int r = 0; r < 8; r++) {
-			__m512 p = _mm512_set1_ps(pj[r]);
-			acc[r][0] = _mm512_fmadd_ps(p, y0, acc[r][0]);
-			if (NV == 2)
-				acc[r][1] = _mm512_fmadd_ps(p, y1, acc[r][1]);
-		}
-	}
+	for (int j = 0; j <= t0; j++)
+		ak_rank1(acc, p8 + (size_t)j * 8, y + (size_t)j * ldy, 0, 8, NV);
 	/* column t0 + d: rows d.. */
 	UNROLL for (int d = 1; d < 8; d++) {
+		const float *yr = y + (size_t)(t0 + d) * ldy, *pj = p8 + (size_t)(t0 + d) * 8;
+		__m512 y0, y1;
 		if (d >= nr)
 			break;
-		const float *yr = y + (size_t)(t0 + d) * ldy, *pj = p8 + (size_t)(t0 + d) * 8;
-		__m512 y0 = _mm512_loadu_ps(yr), y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
+		y0 = _mm512_loadu_ps(yr);
+		y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
 		UNROLL for (int r = d; r < 8; r++) {
 			__m512 p = _mm512_set1_ps(pj[r]);
 			acc[r][0] = _mm512_fmadd_ps(p, y0, acc[r][0]);
@@ -597,12 +620,9 @@ AK void ak_mix(float *o, int ldo, int mode, float alpha, const float *p8, const 
 		}
 	}
 	UNROLL for (int r = 0; r < 8; r++) {
-		float *or = o + (size_t)(t0 + r) * ldo;
 		if (r >= nr)
 			break;
-		ak_store(or, mode, al, acc[r][0]);
-		if (NV == 2)
-			ak_store(or + 16, mode, al, acc[r][1]);
+		ak_store_row(o + (size_t)(t0 + r) * ldo, mode, al, acc[r][0], acc[r][1], NV);
 	}
 }
 
@@ -619,33 +639,14 @@ AK void ak_mixt(float *o, int ldo, int mode, float alpha, const float *P, const 
 		UNROLL for (int r = 0; r < 8; r++)
 			acc[r][0] = acc[r][1] = _mm512_setzero_ps();
 		/* row j + d, d < 7: columns ..d of the tile */
-		UNROLL for (int d = 0; d < 7; d++) {
-			const float *yr = y + (size_t)(j + d) * ldy, *pr = P + (size_t)(j + d) * T + j;
-			__m512 y0 = _mm512_loadu_ps(yr), y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
-			UNROLL for (int r = 0; r <= d; r++) {
-				__m512 p = _mm512_set1_ps(pr[r]);
-				acc[r][0] = _mm512_fmadd_ps(p, y0, acc[r][0]);
-				if (NV == 2)
-					acc[r][1] = _mm512_fmadd_ps(p, y1, acc[r][1]);
-			}
-		}
+		UNROLL for (int d = 0; d < 7; d++)
+			ak_rank1(acc, P + (size_t)(j + d) * T + j, y + (size_t)(j + d) * ldy, 0, d + 1,
+			         NV);
 		/* rows j + 7 on: every column */
-		for (int t = j + 7; t < T; t++) {
-			const float *yr = y + (size_t)t * ldy, *pr = P + (size_t)t * T + j;
-			__m512 y0 = _mm512_loadu_ps(yr), y1 = NV == 2 ? _mm512_loadu_ps(yr + 16) : y0;
-			UNROLL for (int r = 0; r < 8; r++) {
-				__m512 p = _mm512_set1_ps(pr[r]);
-				acc[r][0] = _mm512_fmadd_ps(p, y0, acc[r][0]);
-				if (NV == 2)
-					acc[r][1] = _mm512_fmadd_ps(p, y1, acc[r][1]);
-			}
-		}
-		UNROLL for (int r = 0; r < 8; r++) {
-			float *or = o + (size_t)(j + r) * ldo;
-			ak_store(or, mode, al, acc[r][0]);
-			if (NV == 2)
-				ak_store(or + 16, mode, al, acc[r][1]);
-		}
+		for (int t = j + 7; t < T; t++)
+			ak_rank1(acc, P + (size_t)t * T + j, y + (size_t)t * ldy, 0, 8, NV);
+		UNROLL for (int r = 0; r < 8; r++)
+			ak_store_row(o + (size_t)(j + r) * ldo, mode, al, acc[r][0], acc[r][1], NV);
 	}
 	for (; j < T; j++) {
 		__m512 a0 = _mm512_setzero_ps(), a1 = a0;
@@ -723,9 +724,10 @@ AK void ak_softmax_rows(float *a, float *s, int t0, int nr, int T, int Tp)
 	}
 	for (int jb = 0; jb < end; jb += AT_W)
 		UNROLL for (int r = 0; r < 8; r++) {
-			__m512i b = _mm512_loadu_si512(s + (size_t)r * Tp + jb), key;
+			__m512i b, key;
 			if (r >= nr)
 				break;
+			b = _mm512_loadu_si512(s + (size_t)r * Tp + jb);
 			/* vm_key: the bits flipped by the sign */
 			key = _mm512_xor_si512(
 				b, _mm512_or_si512(_mm512_srai_epi32(b, 31),
@@ -759,14 +761,21 @@ AK void ak_softmax_rows(float *a, float *s, int t0, int nr, int T, int Tp)
 		d[r] = vm_lanes_total512(acc[r]);
 	}
 	UNROLL for (int r = 0; r < 8; r++) {
-		float *arow = a + (size_t)(t0 + r) * T, *sr = s + (size_t)r * Tp;
-		__m512 dv = _mm512_set1_ps(d[r]);
+		float *arow, *sr;
+		__m512 dv;
+		int n = t0 + r + 1, jb = 0;
 		if (r >= nr)
 			break;
-		for (int jb = 0; jb < T; jb += AT_W)
+		arow = a + (size_t)(t0 + r) * T;
+		sr = s + (size_t)r * Tp;
+		dv = _mm512_set1_ps(d[r]);
+		for (; jb < n; jb += AT_W)
 			_mm512_mask_storeu_ps(arow + jb, vm_lanes16(T - jb),
-			                      _mm512_maskz_div_ps(vm_lanes16(t0 + r + 1 - jb),
+			                      _mm512_maskz_div_ps(vm_lanes16(n - jb),
 			                                          _mm512_loadu_ps(sr + jb), dv));
+		/* the blocks past the row's end: zeros, no division */
+		for (; jb < T; jb += AT_W)
+			_mm512_mask_storeu_ps(arow + jb, vm_lanes16(T - jb), _mm512_setzero_ps());
 	}
 }
 
@@ -783,14 +792,23 @@ AK void ak_softmax_bwd_rows(float *dp, const float *a, const float *s, int t0, i
 		acc[r] = dot[r] = _mm512_setzero_ps();
 	for (int jb = 0; jb < end; jb += AT_W)
 		UNROLL for (int r = 0; r < 8; r++) {
-			const float *ar = a + (size_t)(t0 + r) * T + jb, *sr = s + (size_t)r * Tp + jb;
+			const float *ar, *sr;
 			__mmask16 live;
+			__m512 av, sv;
 			if (r >= nr || jb >= t0 + r + 1)
 				break;
-			/* the lanes past the row's end add 0 * 0 */
+			ar = a + (size_t)(t0 + r) * T + jb;
+			sr = s + (size_t)r * Tp + jb;
 			live = vm_lanes16(t0 + r + 1 - jb);
-			acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(live, ar),
-			                         _mm512_maskz_loadu_ps(live, sr), acc[r]);
+			av = _mm512_maskz_loadu_ps(live, ar);
+			sv = _mm512_maskz_loadu_ps(live, sr);
+			/* as at_softmax_bwd_row: a block within the row adds 0 * 0
+			 * in the lanes past its end; one reaching past T leaves
+			 * them as they are (its scalar tail) */
+			if (jb + AT_W <= T)
+				acc[r] = _mm512_fmadd_ps(av, sv, acc[r]);
+			else
+				acc[r] = _mm512_mask3_fmadd_ps(av, sv, acc[r], live);
 		}
 	UNROLL for (int r = 0; r < 8; r++) {
 		if (r >= nr)
@@ -798,10 +816,13 @@ AK void ak_softmax_bwd_rows(float *dp, const float *a, const float *s, int t0, i
 		dot[r] = _mm512_set1_ps(vm_lanes_total512(acc[r]));
 	}
 	UNROLL for (int r = 0; r < 8; r++) {
-		const float *ar = a + (size_t)(t0 + r) * T, *sr = s + (size_t)r * Tp;
-		float *dr = dp + (size_t)(t0 + r) * T;
+		const float *ar, *sr;
+		float *dr;
 		if (r >= nr)
 			break;
+		ar = a + (size_t)(t0 + r) * T;
+		sr = s + (size_t)r * Tp;
+		dr = dp + (size_t)(t0 + r) * T;
 		for (int jb = 0; jb < T; jb += AT_W) {
 			__mmask16 in = vm_lanes16(T - jb);
 			__m512 av = _mm512_maskz_loadu_ps(in, ar + jb);
@@ -867,13 +888,12 @@ AK void ak_head_bwd(int mode, float *dq, float *dk, float *dv, float *dp, const 
 	ak_mixt(dk, ld, mode, scale, dp, q, ld, T, NV);
 }
 
-#define AK_MAXT 256 /* use_kernel's limit */
 
 T512 static void ak_fwd(float *out, float *att, const float *qkv, int B, int T, int C, int NH)
 {
 	int hs = C / NH;
 	float scale = 1.0f / sqrtf((float)hs);
-	float kt[AT_MAXHS * AK_MAXT], s[AT_R * AK_MAXT], x8[AT_MAXHS * 8], p8[AK_MAXT * 8];
+	float kt[AT_MAXHS * AT_MAXT], s[AT_R * AT_MAXT], x8[AT_MAXHS * 8], p8[AT_MAXT * 8];
 
 	memset(s, 0, sizeof s);
 	for (int b = 0; b < B; b++)
@@ -895,7 +915,7 @@ T512 static void ak_bwd(float *dqkv, float *scratch, const float *dout, const fl
 {
 	int hs = C / NH;
 	float scale = 1.0f / sqrtf((float)hs);
-	float vt[AT_MAXHS * AK_MAXT], s[AT_R * AK_MAXT], x8[AT_MAXHS * 8], p8[AK_MAXT * 8];
+	float vt[AT_MAXHS * AT_MAXT], s[AT_R * AT_MAXT], x8[AT_MAXHS * 8], p8[AT_MAXT * 8];
 
 	memset(s, 0, sizeof s);
 	for (int b = 0; b < B; b++)
@@ -974,17 +994,19 @@ static void gemm_backward(float *dqkv, float *scratch, const float *dout, const 
 
 /* Which path, by shape and CPU (measured on AMD Zen 5, one thread,
  * OpenBLAS's AVX-512 kernels; B = 6, 4 heads, forward + backward): the
- * kernel for head sizes 16 and 32, where it takes 0.6-0.8 of the GEMM
- * path's time at T = 64, 128 and 256; sgemm for the rest, where the
- * kernel was slower (hs = 64: 1.4-2.1x the time; other sizes, which take
- * its generic loops, 2-4x); T beyond 256, not measured, keeps to sgemm
- * too.  Only where its AVX-512 build runs: its AVX2 build took 1.3-1.8x
- * the time of sgemm with OpenBLAS's AVX2 (Haswell) kernels, B = 12, T =
- * 64, hs = 32.  Sanitizer builds take its plain build, so that the
- * sanitizers check its loops. */
+ * kernel for head sizes 16 and 32, where its loops' AVX-512 build took
+ * 0.6-0.8 of the GEMM path's time at T = 64, 128 and 256 (the intrinsics
+ * build takes about 0.85 of the loops' time); sgemm for the rest, where
+ * the kernel was slower (hs = 64: 1.4-2.1x the time; other sizes, which
+ * take its generic loops, 2-4x); T beyond AT_MAXT, not measured, keeps to
+ * sgemm too.  Only on CPUs with AVX-512: the loops' AVX2 build took
+ * 1.3-1.8x the time of sgemm with OpenBLAS's AVX2 (Haswell) kernels, B =
+ * 12, T = 64, hs = 32.  Sanitizer builds take the loops, unfused, so the
+ * sanitizers check the loops, not the intrinsics build; the unit tests
+ * check that one against a double reference. */
 static int use_kernel(int T, int hs)
 {
-	if (!((hs == 16 || hs == 32) && T <= 256))
+	if (!((hs == 16 || hs == 32) && T <= AT_MAXT))
 		return 0;
 #if defined(__SANITIZE_ADDRESS__)
 	return 1;

@@ -3,7 +3,10 @@
  * the attention softmax): e^x without libm, a fixed-order float sum, an
  * order-preserving integer key for float maxima, VECTOR_CLONES, and
  * VM_KERNEL, which builds a loop for AVX-512, for AVX2 with FMA and plain,
- * and picks one per call by what the CPU has.  Internal to lib/; not installed.
+ * and picks one per call by what the CPU has; and, for the AVX-512
+ * intrinsics of lib/gemm.c and lib/attention.c, lane masks (vm_lanes16),
+ * the fixed-order sum of a vector's lanes (vm_lanes_total512) and an 8 x
+ * 8 transpose in registers (vm_tr8x8).  Internal to lib/; not installed.
  *
  * Why not libm and target_clones alone: expf and erff are calls that no
  * compiler vectorises, and a polynomial wants fused multiply-adds (half
