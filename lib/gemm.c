@@ -192,11 +192,23 @@ T512 static void nt_avx512(float *restrict C, size_t ldc, const float *restrict 
 #define PK_KC 256
 #define PK_MC 256
 
+/* A tile's share of a struct sl_gemm_epi: pointers at the tile's first
+ * row and column, NULL where that step does not apply to this k block
+ * (the start values to the first, the rest to the last). */
+struct tile_io {
+	const float *bias, *x, *mul;
+	size_t ldx, ldm;
+	float *colsum;
+};
+
 /* C (rows <= 8, 16 NV columns under masks k0, k1) (+)= the strip ap (K x 8)
- * times the panel bp (K x 32) */
+ * times the panel bp (K x 32); with io, the sums start at x + bias
+ * (either may be NULL) unless acc, and the results are multiplied by mul
+ * and added to colsum, a row at a time, as a separate pass over C would. */
 T512 static inline __attribute__((always_inline)) void
 pk_tile(float *restrict C, size_t ldc, const float *restrict ap, const float *restrict bp,
-        int K, int acc, int rows, __mmask16 k0, __mmask16 k1, const int NV)
+        int K, int acc, int rows, __mmask16 k0, __mmask16 k1, const int NV,
+        const struct tile_io *io)
 {
 	__m512 c[8][2];
 
@@ -206,6 +218,28 @@ pk_tile(float *restrict C, size_t ldc, const float *restrict ap, const float *re
 			c[i][0] = _mm512_maskz_loadu_ps(k0, C + (size_t)i * ldc);
 			if (NV == 2)
 				c[i][1] = _mm512_maskz_loadu_ps(k1, C + (size_t)i * ldc + 16);
+		}
+	}
+	if (io && !acc && (io->bias || io->x)) {
+		__m512 b0 = _mm512_setzero_ps(), b1 = b0;
+		if (io->bias) {
+			b0 = _mm512_maskz_loadu_ps(k0, io->bias);
+			if (NV == 2)
+				b1 = _mm512_maskz_loadu_ps(k1, io->bias + 16);
+		}
+		UNROLL for (int i = 0; i < 8; i++) {
+			c[i][0] = b0;
+			c[i][1] = b1;
+			if (io->x && i < rows) {
+				const float *x = io->x + (size_t)i * io->ldx;
+				c[i][0] = _mm512_maskz_loadu_ps(k0, x);
+				if (NV == 2)
+					c[i][1] = _mm512_maskz_loadu_ps(k1, x + 16);
+				if (io->bias) { /* x + bias, the one rounding a filled C had */
+					c[i][0] = _mm512_add_ps(c[i][0], b0);
+					c[i][1] = _mm512_add_ps(c[i][1], b1);
+				}
+			}
 		}
 	}
 	for (int k = 0; k < K; k++) {
@@ -219,12 +253,36 @@ pk_tile(float *restrict C, size_t ldc, const float *restrict ap, const float *re
 				c[i][1] = _mm512_fmadd_ps(x, b1, c[i][1]);
 		}
 	}
+	if (io && io->mul)
+		UNROLL for (int i = 0; i < 8; i++) {
+			const float *m = io->mul + (size_t)i * io->ldm;
+			if (i >= rows)
+				break;
+			c[i][0] = _mm512_mul_ps(c[i][0], _mm512_maskz_loadu_ps(k0, m));
+			if (NV == 2)
+				c[i][1] = _mm512_mul_ps(c[i][1], _mm512_maskz_loadu_ps(k1, m + 16));
+		}
 	UNROLL for (int i = 0; i < 8; i++) {
 		if (i >= rows)
 			break;
 		_mm512_mask_storeu_ps(C + (size_t)i * ldc, k0, c[i][0]);
 		if (NV == 2)
 			_mm512_mask_storeu_ps(C + (size_t)i * ldc + 16, k1, c[i][1]);
+	}
+	if (io && io->colsum) {
+		__m512 s0 = _mm512_maskz_loadu_ps(k0, io->colsum), s1 = s0;
+		if (NV == 2)
+			s1 = _mm512_maskz_loadu_ps(k1, io->colsum + 16);
+		UNROLL for (int i = 0; i < 8; i++) {
+			if (i >= rows)
+				break;
+			s0 = _mm512_add_ps(s0, c[i][0]);
+			if (NV == 2)
+				s1 = _mm512_add_ps(s1, c[i][1]);
+		}
+		_mm512_mask_storeu_ps(io->colsum, k0, s0);
+		if (NV == 2)
+			_mm512_mask_storeu_ps(io->colsum + 16, k1, s1);
 	}
 }
 
@@ -314,11 +372,85 @@ T512 static void nn_packed(float *restrict C, size_t ldc, const float *a, ptrdif
 						}
 					if (w > 16)
 						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, bp, kc, ac, rows, k0m,
-						        k1m, 2);
+						        k1m, 2, NULL);
 					else
 						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, bp, kc, ac, rows, k0m,
-						        k1m, 1);
+						        k1m, 1, NULL);
 				}
+			}
+		}
+	}
+}
+
+/* The first 32 floats of rows 0..n-1 (n <= 8) of p, into L1. */
+T512 static inline __attribute__((always_inline)) void
+prefetch_rows(const float *p, size_t ld, int n)
+{
+	for (int i = 0; i < n; i++) {
+		_mm_prefetch((const char *)(p + (size_t)i * ld), _MM_HINT_T0);
+		_mm_prefetch((const char *)(p + (size_t)i * ld + 16), _MM_HINT_T0);
+	}
+}
+
+/* C (M,N) = A B from B packed by sl_gemm_pack_b, A row-major with row
+ * stride lda, e's passes on the tiles.  Strips of 8 rows go in order,
+ * each over all of C's columns before the next: B (a layer's weights,
+ * 64-256 KiB) stays in L2 while C and e's operands, which come from
+ * memory, are walked a row block at a time, as the prefetchers like.
+ * nn_packed's order (one panel of B over every strip, which keeps a
+ * panel packed per product in L1) reads C, x and mul as 128-byte pieces
+ * of many rows: in a GPT step that order made these products slower
+ * than sgemm's, this one faster.  Each element's sum is nn_packed's, k
+ * block after k block, so the bits are sl_gemm_nn's. */
+T512 static void nn_bpacked(float *restrict C, size_t ldc, const float *a, size_t lda,
+                            const float *bpre, int M, int N, int K,
+                            const struct sl_gemm_epi *e)
+{
+	float ap[8 * PK_KC] __attribute__((aligned(64)));
+	size_t np = (size_t)((N + 31) & ~31);
+
+	for (int m0 = 0; m0 < M; m0 += 8) {
+		int rows = M - m0 < 8 ? M - m0 : 8;
+		for (int k0 = 0; k0 < K; k0 += PK_KC) {
+			int kc = K - k0 < PK_KC ? K - k0 : PK_KC;
+			pack_rows(ap, 8, a + (size_t)m0 * lda + k0, lda, rows, kc);
+			for (int n0 = 0; n0 < N; n0 += 32) {
+				int w = N - n0 < 32 ? N - n0 : 32;
+				__mmask16 k0m = vm_lanes16(w), k1m = vm_lanes16(w - 16);
+				const float *pan = bpre + (size_t)k0 * np + (size_t)n0 * (size_t)kc;
+				float *c = C + (size_t)m0 * ldc + n0;
+				struct tile_io io = {0}, *iop = NULL;
+				if (e && k0 == 0) {
+					io.bias = e->bias ? e->bias + n0 : NULL;
+					io.x = e->x ? e->x + (size_t)m0 * (size_t)e->ldx + n0 : NULL;
+					io.ldx = (size_t)e->ldx;
+					iop = &io;
+				}
+				if (e && k0 + kc >= K) {
+					io.mul = e->mul ? e->mul + (size_t)m0 * (size_t)e->ldm + n0 : NULL;
+					io.ldm = (size_t)e->ldm;
+					io.colsum = e->colsum ? e->colsum + n0 : NULL;
+					iop = &io;
+				}
+				/* the next tile's rows of C and of e's operands: its
+				 * first and last steps wait on them otherwise */
+				{
+					int nn = n0 + 32 < N ? n0 + 32 : 0, nm = nn ? m0 : m0 + 8;
+					int nr = M - nm < 8 ? M - nm : 8;
+					if (nr > 0) {
+						prefetch_rows(C + (size_t)nm * ldc + nn, ldc, nr);
+						if (e && e->x && k0 == 0)
+							prefetch_rows(e->x + (size_t)nm * (size_t)e->ldx + nn,
+							              (size_t)e->ldx, nr);
+						if (e && e->mul && k0 + kc >= K)
+							prefetch_rows(e->mul + (size_t)nm * (size_t)e->ldm + nn,
+							              (size_t)e->ldm, nr);
+					}
+				}
+				if (w > 16)
+					pk_tile(c, ldc, ap, pan, kc, k0 > 0, rows, k0m, k1m, 2, iop);
+				else
+					pk_tile(c, ldc, ap, pan, kc, k0 > 0, rows, k0m, k1m, 1, iop);
 			}
 		}
 	}
@@ -382,6 +514,63 @@ void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *
 #endif
 	sl_matmul_ld(c, ldc, a, lda, b, ldb, SL_TRANS_N, SL_TRANS_T, M, N, K, 1.0f,
 	             acc ? 1.0f : 0.0f);
+}
+
+static int prepack_off;
+
+void sl_gemm_prepack_off(int off)
+{
+	prepack_off = off;
+}
+
+int sl_gemm_prepacks(void)
+{
+#if VM_X86
+	return vm_avx512() && !prepack_off;
+#else
+	return 0;
+#endif
+}
+
+size_t sl_gemm_pack_b_size(int K, int N)
+{
+	return (size_t)K * (size_t)((N + 31) & ~31);
+}
+
+void sl_gemm_pack_b(float *bp, const float *b, int ldb, enum sl_trans tb, int K, int N)
+{
+	SL_ASSERT(K >= 0 && N >= 0 && sl_gemm_prepacks() && ((uintptr_t)bp & 63) == 0);
+#if VM_X86
+	size_t np = (size_t)((N + 31) & ~31);
+	for (int k0 = 0; k0 < K; k0 += PK_KC) {
+		int kc = K - k0 < PK_KC ? K - k0 : PK_KC;
+		for (int n0 = 0; n0 < N; n0 += 32) {
+			int w = N - n0 < 32 ? N - n0 : 32;
+			float *d = bp + (size_t)k0 * np + (size_t)n0 * (size_t)kc;
+			/* as nn_packed packs a panel, so the tiles see the same */
+			if (tb == SL_TRANS_T)
+				pack_rows(d, 32, b + (size_t)n0 * ldb + k0, (size_t)ldb, w, kc);
+			else
+				pack_cols(d, 32, b + (size_t)k0 * ldb + n0, (size_t)ldb, w, kc);
+		}
+	}
+#else
+	(void)bp, (void)b, (void)ldb, (void)tb;
+#endif
+}
+
+void sl_gemm_packed(float *c, int ldc, const float *a, int lda, const float *bp, int M,
+                    int N, int K, const struct sl_gemm_epi *e)
+{
+	/* K > 0: the start values and passes ride on the k blocks */
+	SL_ASSERT(M >= 0 && N >= 0 && K > 0 && sl_gemm_prepacks());
+	if (M == 0 || N == 0)
+		return;
+#if VM_X86
+	nn_bpacked(c, (size_t)ldc, a, (size_t)lda, bp, M, N, K, e);
+#else
+	(void)c, (void)ldc, (void)a, (void)lda, (void)bp, (void)e;
+#endif
 }
 
 int sl_gemm_beats_blas(void)

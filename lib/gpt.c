@@ -156,14 +156,96 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a)
 	              a->att, a->proj, a->projmask, a->res2, a->ln2, a->ln2m, a->ln2r,
 	              a->fch, a->fchg, a->fc2, a->fc2mask, a->res3, a->lnf, a->lnfm,
 	              a->lnfr, a->logits, a->probs, a->dres, a->dx, a->dx2, a->dqkv,
-	              a->dfchg, a->dlogits, a->datt};
+	              a->dfchg, a->dlogits, a->datt, a->wpack_own};
 	for (size_t i = 0; i < sizeof f / sizeof *f; i++)
 		free(f[i]);
 	free(a->pos);
 	free(a);
 }
 
+/* ------------------------------------------------------- packed weights
+ *
+ * Where sl_gemm_prepacks, a step's products with the blocks' weights run
+ * on B operands packed once (lib/gemm.c's panels): w^T for the forward,
+ * w for the backward's input gradient.  Packed per product instead, as
+ * sgemm and sl_gemm_nn do, every worker packed every weight twice a step
+ * (and sl_gemm_nn once per 256-row block); that was 4% of a training step.
+ * The layer's passes over the product ride on its tiles (struct
+ * sl_gemm_epi): bias and residual start values, GELU's derivative and the
+ * fc bias gradient.  Per block: the forward's four, then the backward's
+ * four, each sl_gemm_pack_b_size floats (a multiple of 32, so each stays
+ * 64-byte aligned). */
+enum { PK_QKV, PK_PROJ, PK_FC, PK_FC2, NPK };
+static const int pk_w[NPK] = {QKVW, PROJW, FCW, FC2W};
+static const int pk_oc[NPK] = {3, 1, 4, 1}, pk_ic[NPK] = {1, 1, 1, 4}; /* x C */
+
+static size_t pack_len(const struct sl_gpt *g, int k, int bwd)
+{
+	int oc = pk_oc[k] * g->cfg.C, ic = pk_ic[k] * g->cfg.C;
+
+	return bwd ? sl_gemm_pack_b_size(oc, ic) : sl_gemm_pack_b_size(ic, oc);
+}
+
+/* Where block l's weight k lies packed for the forward (bwd 0) or the
+ * backward (1). */
+static size_t pack_off(const struct sl_gpt *g, int l, int k, int bwd)
+{
+	size_t per = 0, off;
+
+	for (int j = 0; j < NPK; j++)
+		per += pack_len(g, j, 0) + pack_len(g, j, 1);
+	off = (size_t)l * per;
+	for (int j = 0; j < k; j++)
+		off += pack_len(g, j, 0) + pack_len(g, j, 1);
+	return off + (bwd ? pack_len(g, k, 0) : 0);
+}
+
+size_t sl_gpt_pack_size(const struct sl_gpt *g)
+{
+	return sl_gemm_prepacks() ? pack_off(g, g->cfg.L, 0, 0) : 0;
+}
+
+void sl_gpt_pack(const struct sl_gpt *g, float *dst, int part, int nparts)
+{
+	size_t i0, i1;
+
+	sl_pool_share(part, nparts, (size_t)g->cfg.L * NPK * 2, &i0, &i1);
+	for (size_t i = i0; i < i1; i++) {
+		int l = (int)(i / (2 * NPK)), k = (int)(i / 2 % NPK), bwd = (int)(i % 2);
+		int oc = pk_oc[k] * g->cfg.C, ic = pk_ic[k] * g->cfg.C;
+		const float *w = sl_params_data(&g->P, pidx(l, pk_w[k]));
+		/* w (oc, ic): the forward's B is w^T (ic, oc), the backward's w */
+		if (bwd)
+			sl_gemm_pack_b(dst + pack_off(g, l, k, 1), w, ic, SL_TRANS_N, oc, ic);
+		else
+			sl_gemm_pack_b(dst + pack_off(g, l, k, 0), w, ic, SL_TRANS_T, ic, oc);
+	}
+}
+
+/* The packed weights this forward uses, or NULL for none. */
+static const float *packs_for(const struct sl_gpt *g, struct sl_gpt_acts *a)
+{
+	if (!sl_gemm_prepacks() || a->B * a->T < 32)
+		return NULL;
+	if (a->wpack_shared)
+		return a->wpack_shared;
+	if (!a->wpack_own)
+		a->wpack_own = sl_xalloc64(sl_gpt_pack_size(g) * sizeof *a->wpack_own);
+	sl_gpt_pack(g, a->wpack_own, 0, 1);
+	return a->wpack_own;
+}
+
 /* -------------------------------------------------------------- forward */
+
+/* sl_linear_forward, from the packed w^T wp where given. */
+static void linear_forward(float *out, const float *in, const float *w, const float *wp,
+                           const float *bias, int B, int C, int OC)
+{
+	if (wp)
+		sl_gemm_packed(out, OC, in, C, wp, B, OC, C, &(struct sl_gemm_epi){.bias = bias});
+	else
+		sl_linear_forward(out, in, w, bias, B, C, OC);
+}
 
 /* out (B,OC) = x + dropout(in . w^T + bias), a block's residual branch.
  * Without dropout the branch needs no buffer: out starts as x + bias and
@@ -171,15 +253,20 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a)
  * copy plus the residual's sum (nothing in the backward reads the
  * branch).  With dropout, branch and mask (B,OC) keep it and its mask. */
 static void residual_branch(float *out, float *branch, float *mask, const float *x,
-                            const float *in, const float *w, const float *bias, float p,
-                            uint64_t seed, int B, int C, int OC)
+                            const float *in, const float *w, const float *wp,
+                            const float *bias, float p, uint64_t seed, int B, int C, int OC)
 {
 	size_t n = (size_t)B * OC;
 
 	if (p > 0) {
-		sl_linear_forward(branch, in, w, bias, B, C, OC);
+		linear_forward(branch, in, w, wp, bias, B, C, OC);
 		sl_dropout_forward(branch, mask, branch, p, seed, n);
 		sl_residual_forward(out, x, branch, n);
+		return;
+	}
+	if (wp) {
+		sl_gemm_packed(out, OC, in, C, wp, B, OC, C,
+		               &(struct sl_gemm_epi){.bias = bias, .x = x, .ldx = OC});
 		return;
 	}
 	for (int b = 0; b < B; b++)
@@ -204,7 +291,7 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 	int BT = B * T;
 	size_t btc = (size_t)BT * C;
 	float p = train ? g->cfg.dropout : 0;
-	const float *x;
+	const float *x, *wp;
 	/* seed + k * golden starts splitmix64's stream k elements on */
 	uint64_t skip = (uint64_t)first * (uint64_t)T * (uint64_t)C * 0x9e3779b97f4a7c15ULL;
 
@@ -218,6 +305,7 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 	}
 	if (p > 0)
 		sl_dropout_forward(a->enc, a->encmask, a->enc, p, seed + skip, btc);
+	wp = a->wpack = packs_for(g, a);
 	x = a->enc;
 	for (int l = 0; l < L; l++) {
 		float *ln1 = a->ln1 + l * btc, *qkv = a->qkv + l * btc * 3,
@@ -227,27 +315,29 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 		sl_layernorm_forward(ln1, a->ln1m + (size_t)l * BT, a->ln1r + (size_t)l * BT, x,
 		                     sl_params_data(P, pidx(l, LN1W)),
 		                     sl_params_data(P, pidx(l, LN1B)), BT, C);
-		sl_linear_forward(qkv, ln1, sl_params_data(P, pidx(l, QKVW)),
-		                  sl_params_data(P, pidx(l, QKVB)), BT, C, 3 * C);
+#define WP(k) (wp ? wp + pack_off(g, l, (k), 0) : NULL)
+		linear_forward(qkv, ln1, sl_params_data(P, pidx(l, QKVW)), WP(PK_QKV),
+		               sl_params_data(P, pidx(l, QKVB)), BT, C, 3 * C);
 		sl_attention_forward(atty, a->att + (size_t)l * B * NH * T * T, qkv, B, T, C, NH);
 		residual_branch(res2, p > 0 ? a->proj + l * btc : NULL,
 		                p > 0 ? a->projmask + l * btc : NULL, x, atty,
-		                sl_params_data(P, pidx(l, PROJW)), sl_params_data(P, pidx(l, PROJB)),
-		                p, sl_mix64(seed + 2 * (uint64_t)l + 1) + skip, BT, C, C);
+		                sl_params_data(P, pidx(l, PROJW)), WP(PK_PROJ),
+		                sl_params_data(P, pidx(l, PROJB)), p, sl_mix64(seed + 2 * (uint64_t)l + 1) + skip, BT, C, C);
 		sl_layernorm_forward(ln2, a->ln2m + (size_t)l * BT, a->ln2r + (size_t)l * BT, res2,
 		                     sl_params_data(P, pidx(l, LN2W)),
 		                     sl_params_data(P, pidx(l, LN2B)), BT, C);
-		sl_linear_forward(fch, ln2, sl_params_data(P, pidx(l, FCW)),
-		                  sl_params_data(P, pidx(l, FCB)), BT, C, 4 * C);
+		linear_forward(fch, ln2, sl_params_data(P, pidx(l, FCW)), WP(PK_FC),
+		               sl_params_data(P, pidx(l, FCB)), BT, C, 4 * C);
 		if (train) /* fch becomes GELU'(fch), all the backward needs of it */
 			sl_gelu_forward_grad(fchg, fch, fch, btc * 4);
 		else
 			sl_gelu_forward(fchg, fch, btc * 4);
 		residual_branch(res3, p > 0 ? a->fc2 + l * btc : NULL,
 		                p > 0 ? a->fc2mask + l * btc : NULL, res2, fchg,
-		                sl_params_data(P, pidx(l, FC2W)), sl_params_data(P, pidx(l, FC2B)),
-		                p, sl_mix64(seed + 2 * (uint64_t)l + 2) + skip, BT, 4 * C, C);
+		                sl_params_data(P, pidx(l, FC2W)), WP(PK_FC2),
+		                sl_params_data(P, pidx(l, FC2B)), p, sl_mix64(seed + 2 * (uint64_t)l + 2) + skip, BT, 4 * C, C);
 		x = res3;
+#undef WP
 	}
 	sl_layernorm_forward(a->lnf, a->lnfm, a->lnfr, x, sl_params_data(P, 2 + L * NPER),
 	                     sl_params_data(P, 3 + L * NPER), BT, C);
@@ -285,11 +375,16 @@ static void mul_colsum_add(float *restrict dbias, float *restrict d, const float
 }
 
 /* sl_linear_backward, except that din is written rather than added to
- * (every input gradient here has one source), which saves zeroing it. */
+ * (every input gradient here has one source), which saves zeroing it; from
+ * the packed w wp, with e's passes, where given. */
 static void linear_backward_set(float *din, float *dw, float *dbias, const float *dout,
-                                const float *in, const float *w, int B, int C, int OC)
+                                const float *in, const float *w, const float *wp,
+                                const struct sl_gemm_epi *e, int B, int C, int OC)
 {
-	sl_linear_gemm_din(din, dout, w, B, C, OC, 0);
+	if (wp)
+		sl_gemm_packed(din, C, dout, OC, wp, B, C, OC, e);
+	else
+		sl_linear_gemm_din(din, dout, w, B, C, OC, 0);
 	sl_linear_gemm_dw(dw, dout, in, B, C, OC, 1);
 	if (dbias)
 		colsum_add(dbias, dout, B, OC);
@@ -303,12 +398,14 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 	int BT = B * T;
 	size_t btc = (size_t)BT * C;
 	int drop = g->cfg.dropout > 0;
+	const float *wp = a->wpack;
 #define G(i) (grad + P->t[(i)].off)
 #define W(i) sl_params_data(P, (i))
+#define WP(k) (wp ? wp + pack_off(g, l, (k), 1) : NULL)
 
 	memset(a->dlogits, 0, (size_t)BT * V * sizeof *a->dlogits);
 	sl_softmax_xent_backward(a->dlogits, dloss, a->probs, targets, BT, V);
-	linear_backward_set(a->dx, G(0), NULL, a->dlogits, a->lnf, W(0), BT, C, V);
+	linear_backward_set(a->dx, G(0), NULL, a->dlogits, a->lnf, W(0), NULL, NULL, BT, C, V);
 	memset(a->dres, 0, btc * sizeof *a->dres);
 	sl_layernorm_backward(a->dres, G(2 + L * NPER), G(3 + L * NPER), a->dx,
 	                      L ? a->res3 + (L - 1) * btc : a->enc, W(2 + L * NPER), a->lnfm,
@@ -326,15 +423,20 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 			sl_dropout_backward(a->dx2, a->dres, a->fc2mask + l * btc, btc);
 			dfc2 = a->dx2;
 		}
-		linear_backward_set(a->dfchg, G(pidx(l, FC2W)), G(pidx(l, FC2B)), dfc2, fchg,
-		                   W(pidx(l, FC2W)), BT, 4 * C, C);
 		/* fchg = gelu(fch): dfch = dfchg GELU'(fch), which the training
 		 * forward left in fch; in place, dfchg is not needed again.  The
 		 * fc bias gradient (column sums of dfch, row by row as
-		 * sl_linear_backward adds them) is taken in the same pass. */
-		mul_colsum_add(G(pidx(l, FCB)), a->dfchg, fch, BT, 4 * C);
+		 * sl_linear_backward adds them) is taken in the same pass, or on
+		 * the product's tiles from packed weights. */
+		linear_backward_set(a->dfchg, G(pidx(l, FC2W)), G(pidx(l, FC2B)), dfc2, fchg,
+		                    W(pidx(l, FC2W)), WP(PK_FC2),
+		                    &(struct sl_gemm_epi){.mul = fch, .ldm = 4 * C,
+		                                          .colsum = G(pidx(l, FCB))},
+		                    BT, 4 * C, C);
+		if (!wp)
+			mul_colsum_add(G(pidx(l, FCB)), a->dfchg, fch, BT, 4 * C);
 		linear_backward_set(a->dx, G(pidx(l, FCW)), NULL, a->dfchg, ln2, W(pidx(l, FCW)),
-		                   BT, C, 4 * C);
+		                    WP(PK_FC), NULL, BT, C, 4 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN2W)), G(pidx(l, LN2B)), a->dx, res2,
 		                      W(pidx(l, LN2W)), a->ln2m + (size_t)l * BT,
 		                      a->ln2r + (size_t)l * BT, BT, C);
@@ -347,12 +449,12 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 				dproj = a->dx2;
 			}
 			linear_backward_set(a->dx, G(pidx(l, PROJW)), G(pidx(l, PROJB)), dproj, atty,
-			                   W(pidx(l, PROJW)), BT, C, C);
+			                    W(pidx(l, PROJW)), WP(PK_PROJ), NULL, BT, C, C);
 		}
 		sl_attention_backward_set(a->dqkv, a->datt, a->dx, qkv,
 		                          a->att + (size_t)l * B * NH * T * T, B, T, C, NH);
 		linear_backward_set(a->dx, G(pidx(l, QKVW)), G(pidx(l, QKVB)), a->dqkv, ln1,
-		                   W(pidx(l, QKVW)), BT, C, 3 * C);
+		                    W(pidx(l, QKVW)), WP(PK_QKV), NULL, BT, C, 3 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN1W)), G(pidx(l, LN1B)), a->dx, x,
 		                      W(pidx(l, LN1W)), a->ln1m + (size_t)l * BT,
 		                      a->ln1r + (size_t)l * BT, BT, C);
@@ -369,6 +471,7 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 	}
 #undef G
 #undef W
+#undef WP
 }
 
 /* FLOPs of one training step on B*T tokens (forward + backward), counted

@@ -54,6 +54,7 @@ struct sl_gpt_run {
 	int sq_valid;      /* sq holds the last step's gradient's */
 	int unreduced;     /* P.grad holds worker 0's block alone */
 	int zeroed;        /* every block is zero (the last update cleared them) */
+	float *pack;       /* the block weights packed for the step (sl_gpt_pack) */
 	struct sl_optim *optim;
 	float scale;       /* clipping factor, 1 for none */
 	/* the job in flight */
@@ -76,6 +77,8 @@ struct sl_gpt_run *sl_gpt_run_new(struct sl_gpt *g, int maxB, int T, int nthread
 	r->w = sl_xcalloc((size_t)nthreads, sizeof *r->w);
 	r->nll = sl_xmalloc((size_t)maxB * T * sizeof *r->nll);
 	r->sq = sl_xcalloc((size_t)nthreads, sizeof *r->sq);
+	if (sl_gpt_pack_size(g))
+		r->pack = sl_xalloc64(sl_gpt_pack_size(g) * sizeof *r->pack);
 	if (nthreads > 1)
 		sl_blas_threads(1);
 	return r;
@@ -94,6 +97,7 @@ void sl_gpt_run_free(struct sl_gpt_run *r)
 	free(r->w);
 	free(r->nll);
 	free(r->sq);
+	free(r->pack);
 	free(r);
 }
 
@@ -106,7 +110,16 @@ static struct sl_gpt_acts *acts_for(struct sl_gpt_run *r, int wi, int b)
 	if (!w->acts)
 		w->acts = sl_gpt_acts_new(r->g, r->cap, r->T);
 	w->acts->B = b;
+	w->acts->wpack_shared = r->pack;
 	return w->acts;
+}
+
+/* The weights packed for this step's products, a share per worker. */
+static void pack_job(void *arg, int wi, int nw)
+{
+	struct sl_gpt_run *r = arg;
+
+	sl_gpt_pack(r->g, r->pack, wi, nw);
 }
 
 static void step_job(void *arg, int wi, int nw)
@@ -216,6 +229,8 @@ float sl_gpt_run_step(struct sl_gpt_run *r, const int32_t *ids, const int32_t *t
 	r->targets = targets;
 	r->b = b;
 	r->seed = seed;
+	if (r->pack)
+		sl_pool_run(r->pool, pack_job, r);
 	sl_pool_run(r->pool, step_job, r);
 	r->zeroed = 0;
 	r->unreduced = r->nw > 1;
@@ -326,6 +341,8 @@ double sl_gpt_run_loss(struct sl_gpt_run *r, const int32_t *ids, const int32_t *
 	r->ids = ids;
 	r->targets = targets;
 	r->b = b;
+	if (r->pack)
+		sl_pool_run(r->pool, pack_job, r);
 	sl_pool_run(r->pool, loss_job, r);
 	for (size_t i = 0; i < n; i++) {
 		if (nll)

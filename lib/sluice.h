@@ -41,6 +41,7 @@ void sl_init(const char *argv0);
 
 void *sl_xmalloc(size_t n);
 void *sl_xcalloc(size_t n, size_t size);
+void *sl_xalloc64(size_t n); /* 64-byte aligned, uninitialised; free() frees */
 void *sl_xrealloc(void *p, size_t n);
 char *sl_xstrdup(const char *s);
 char *sl_xstrndup(const char *s, size_t n);
@@ -901,8 +902,19 @@ struct sl_gpt_acts {
 	    *res2, *ln2, *ln2m, *ln2r, *fch, *fchg, *fc2, *fc2mask, *res3, *lnf, *lnfm,
 	    *lnfr, *logits, *probs;
 	float *dres, *dx, *dx2, *dqkv, *dfchg, *dlogits, *datt; /* scratch */
+	/* The blocks' weights packed for sl_gemm_packed (sl_gpt_pack), where
+	 * it runs and B*T >= 32: the forward packs them into wpack_own unless
+	 * wpack_shared is set (a runner's, packed for the step); wpack is the
+	 * one the last forward used, which its backward reads. */
+	float *wpack_own;
+	const float *wpack_shared, *wpack;
 };
 
+/* Floats of the packed block weights (0 where sl_gemm_prepacks is 0),
+ * and the packing of share part of nparts of them into dst (a runner's
+ * workers each pack one). */
+size_t sl_gpt_pack_size(const struct sl_gpt *g);
+void sl_gpt_pack(const struct sl_gpt *g, float *dst, int part, int nparts);
 /* Lays out and allocates the parameters (zeroed). */
 void sl_gpt_init(struct sl_gpt *g, const struct sl_gpt_config *cfg);
 /* normal(0, 0.02); residual projections 0.02/sqrt(2L); biases 0; LN 1. */
@@ -1359,6 +1371,35 @@ void sl_gemm_nt_add(float *c, int ldc, const float *a, int lda, const float *b, 
  * batch), with a different order of sums. */
 void sl_gemm_nt_panels(float *c, int ldc, const float *a, int lda, const float *b,
                        int ldb, int M, int N, int K, int acc);
+/* Products whose B is used many times (a layer's weights, by every
+ * worker and row block of a step) can take it packed once, in the order
+ * sl_gemm_nn's tiles read it: panels of 32 columns, k-major, zero past N.
+ * B's element (k,n) is at b[k*ldb + n], or b[n*ldb + k] with tb =
+ * SL_TRANS_T (a linear layer's w for its forward).  bp holds
+ * sl_gemm_pack_b_size(K, N) floats, 64-byte aligned.  Only where
+ * sl_gemm_prepacks (AVX-512 builds on AVX-512 CPUs).
+ *
+ * sl_gemm_packed: C (M,N) = A (M,K) B from the packed B, K > 0, the sums
+ * in sl_gemm_nn's order and so its bits; e (may be NULL) folds in the
+ * passes a layer would make over C before and after, with the same
+ * roundings: the sums start at x + bias (instead of C filled with them;
+ * either may be NULL), the results are multiplied by mul, and colsum (N)
+ * gains their column sums, row by row in order. */
+struct sl_gemm_epi {
+	const float *bias; /* (N) */
+	const float *x;    /* (M,N), row stride ldx */
+	const float *mul;  /* (M,N), row stride ldm */
+	float *colsum;     /* (N) */
+	int ldx, ldm;
+};
+int sl_gemm_prepacks(void);
+/* off = 1 makes sl_gemm_prepacks 0 from then on (tests and benchmarks
+ * compare the paths); not thread-safe against products in flight. */
+void sl_gemm_prepack_off(int off);
+size_t sl_gemm_pack_b_size(int K, int N);
+void sl_gemm_pack_b(float *bp, const float *b, int ldb, enum sl_trans tb, int K, int N);
+void sl_gemm_packed(float *c, int ldc, const float *a, int lda, const float *bp, int M,
+                    int N, int K, const struct sl_gemm_epi *e);
 /* 1 where these kernels run and OpenBLAS's do not use AVX-512
  * (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU, say): there they are the
  * faster for a transformer's products too, which elsewhere stay sgemm's

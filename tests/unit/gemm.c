@@ -12,7 +12,9 @@
  * outputs that read it.  Products from 2^21 multiply-adds on go through
  * packed strips and panels, blocked in rows and in the inner dimension:
  * with AVX-512 they must give the bits of the same product taken 8 rows
- * at a time (each slice read in place), for every entry point.
+ * at a time (each slice read in place), for every entry point.  Products
+ * from B packed beforehand (sl_gemm_pack_b), with and without the passes
+ * a layer folds into them, give the bits of the unfused sequence.
  */
 #include "sluice.h"
 #include "tap.h"
@@ -239,6 +241,82 @@ static void check_packed_bits(int M, int N, int K)
 	free(a), free(at), free(b), free(bt), free(c0), free(full), free(part);
 }
 
+/* sl_gemm_packed from B packed as is and from B^T, with each of e's
+ * passes, against what a layer did without them: C filled with x + bias,
+ * sl_gemm_nn adding to it, then C *= mul and colsum += C row by row; the
+ * same bits, C's padding untouched, colsum past N untouched, and the sums
+ * within float rounding of double (what sl_gemm_nn's tests check). */
+static void check_prepacked(int M, int N, int K)
+{
+	struct sl_rng r;
+	size_t cn = (size_t)M * (N + PAD) + PAD;
+	float *a, *b, *bt, *x, *mul, *want, *got, *bp, *bpt, bias[80], cs0[80], cs1[80];
+	int bad[3] = {0};
+
+	SL_ASSERT(N + 4 <= 80);
+	sl_rng_seed(&r, (uint64_t)(3 * M + 5 * N + 7 * K));
+	a = mat(&r, M, K);
+	b = mat(&r, K, N);
+	bt = mat(&r, N, K);
+	x = mat(&r, M, N);
+	mul = mat(&r, M, N);
+	want = sl_xmalloc(cn * sizeof *want);
+	got = sl_xmalloc(cn * sizeof *got);
+	bp = sl_xalloc64(sl_gemm_pack_b_size(K, N) * sizeof *bp);
+	bpt = sl_xalloc64(sl_gemm_pack_b_size(K, N) * sizeof *bpt);
+	for (int j = 0; j < N; j++) {
+		bias[j] = (float)sl_rng_normal(&r);
+		for (int k = 0; k < K; k++)
+			AT(bt, K, j, k) = AT(b, N, k, j);
+	}
+	sl_gemm_pack_b(bp, b, N + PAD, SL_TRANS_N, K, N);
+	sl_gemm_pack_b(bpt, bt, K + PAD, SL_TRANS_T, K, N);
+	/* passes: bit 0 bias, 1 x, 2 mul, 3 colsum */
+	for (int use = 0; use < 16; use++) {
+		struct sl_gemm_epi e = {use & 1 ? bias : NULL, use & 2 ? x : NULL,
+		                        use & 4 ? mul : NULL, use & 8 ? cs1 : NULL, N + PAD,
+		                        N + PAD};
+		for (int j = 0; j < 80; j++)
+			cs0[j] = cs1[j] = j < N ? (float)j / 8 : GUARD_V;
+		for (size_t i = 0; i < cn; i++)
+			want[i] = got[i] = i % (size_t)(N + PAD) < (size_t)N && i < (size_t)M * (N + PAD)
+			                       ? NAN /* every element is written */
+			                       : GUARD_V;
+		for (int i = 0; i < M; i++)
+			for (int j = 0; j < N; j++)
+				AT(want, N, i, j) = use & 2 ? (use & 1 ? AT(x, N, i, j) + bias[j] : AT(x, N, i, j))
+				                            : (use & 1 ? bias[j] : 0.0f);
+		sl_gemm_nn(want, N + PAD, a, K + PAD, SL_TRANS_N, b, N + PAD, M, N, K, 1);
+		for (int i = 0; i < M; i++)
+			for (int j = 0; j < N; j++) {
+				if (use & 4)
+					AT(want, N, i, j) *= AT(mul, N, i, j);
+				if (use & 8)
+					cs0[j] += AT(want, N, i, j);
+			}
+		sl_gemm_packed(got, N + PAD, a, K + PAD, bp, M, N, K, use ? &e : NULL);
+		bad[0] += memcmp(want, got, cn * sizeof *got) != 0 || memcmp(cs0, cs1, sizeof cs0);
+		for (int j = 0; j < 80; j++)
+			cs1[j] = j < N ? (float)j / 8 : GUARD_V;
+		sl_gemm_packed(got, N + PAD, a, K + PAD, bpt, M, N, K, use ? &e : NULL);
+		bad[1] += memcmp(want, got, cn * sizeof *got) != 0 || memcmp(cs0, cs1, sizeof cs0);
+		if (use == 0) {
+			double *w = sl_xmalloc(((size_t)M * N + 1) * sizeof *w),
+			       *mag = sl_xmalloc(((size_t)M * N + 1) * sizeof *mag);
+			reference(w, mag, NULL, a, b, M, N, K);
+			bad[2] += !close_to(got, M, N, w, mag) || !guards(got, M, N);
+			free(w), free(mag);
+		}
+	}
+	ok(bad[0] == 0, "M=%d N=%d K=%d: prepacked B, every pass: the bits of fill, nn, passes",
+	   M, N, K);
+	ok(bad[1] == 0, "M=%d N=%d K=%d: prepacked from B^T: the same bits", M, N, K);
+	ok(bad[2] == 0, "M=%d N=%d K=%d: prepacked, against double, padding untouched", M, N,
+	   K);
+	free(a), free(b), free(bt), free(x), free(mul), free(want), free(got), free(bp),
+	    free(bpt);
+}
+
 int main(void)
 {
 	static const int rows[] = {1, 3, 4, 5, 7, 8, 9};
@@ -279,5 +357,15 @@ int main(void)
 	else
 		ok(1, "# SKIP packed-path bits: this CPU has no AVX-512");
 #endif
+	if (sl_gemm_prepacks()) {
+		static const int pp[][3] = {
+			{1, 1, 1},    {7, 15, 3},  {8, 16, 8},     {9, 17, 33},  {13, 33, 257},
+			{16, 32, 64}, {40, 65, 5}, {3, 70, 600}, {384, 32, 128}, {70, 48, 300},
+		};
+		for (size_t i = 0; i < sizeof pp / sizeof *pp; i++)
+			check_prepacked(pp[i][0], pp[i][1], pp[i][2]);
+	} else {
+		ok(1, "# SKIP prepacked products: not in this build or on this CPU");
+	}
 	return done_testing();
 }

@@ -3,7 +3,9 @@
  * plain loop implementation (short rows, rows long enough for the vector
  * loops, T = 1, scores far apart, a NaN key) and its backward against
  * finite differences, every parameter's gradient against central
- * finite differences (with and without dropout), a tiny model that
+ * finite differences (with and without dropout, with batches small
+ * enough for plain products and large enough for products from packed
+ * weights), the packed products against the plain ones, a tiny model that
  * must learn to continue a fixed sequence, and the GELU (lib/layers.c
  * computes erf its own way) against x * Phi(x) in double on a dense grid,
  * with the training forward's GELU' the same bits as the backward's.
@@ -140,13 +142,14 @@ static void test_attention_nan(void)
 	ok(good, "attention: a NaN key makes NaN the rows from its token on, and only them");
 }
 
-static void gradcheck(float dropout)
+/* B * T >= 32 takes the packed-weight products where the build has them
+ * (sl_gemm_prepacks), with their folded passes. */
+static void gradcheck(float dropout, int B, int T)
 {
-	struct sl_gpt_config cfg = {7, 6, 2, 2, 8, dropout};
+	struct sl_gpt_config cfg = {7, 8, 2, 2, 8, dropout};
 	struct sl_gpt g;
 	struct sl_gpt_acts *a;
-	int B = 2, T = 5;
-	int32_t ids[10], tg[10];
+	int32_t ids[64], tg[64];
 	float *grad;
 	double worst = 0, gmax = 0;
 	size_t bad_at = 0;
@@ -181,11 +184,66 @@ static void gradcheck(float dropout)
 			bad_at = i;
 		}
 	}
-	if (!ok(worst / gmax < 1e-3, "GPT%s: all %zu parameter gradients match finite "
-	        "differences (worst %.3g of max %.3g)",
-	        dropout > 0 ? " with dropout" : "", g.P.n, worst, gmax))
+	if (!ok(worst / gmax < 1e-3, "GPT%s, %d x %d tokens: all %zu parameter gradients "
+	        "match finite differences (worst %.3g of max %.3g)",
+	        dropout > 0 ? " with dropout" : "", B, T, g.P.n, worst, gmax))
 		printf("#   worst at parameter %zu\n", bad_at);
 	free(grad);
+	sl_gpt_acts_free(a);
+	sl_gpt_free(&g);
+}
+
+/* The products from packed weights (sl_gemm_packed, a batch of 32 rows
+ * or more) against the same model with them turned off: the same bits
+ * where the unpacked products are lib/gemm.c's too (sl_gemm_beats_blas),
+ * float rounding where they are sgemm's; loss, logits and every gradient,
+ * with and without dropout. */
+static void test_prepacked(float dropout)
+{
+	struct sl_gpt_config cfg = {11, 16, 2, 2, 32, dropout};
+	struct sl_gpt g;
+	struct sl_gpt_acts *a;
+	int B = 3, T = 16;
+	int32_t ids[48], tg[48];
+	float loss[2], *grad[2], *logits[2];
+	double e = 0, m = 0;
+
+	sl_gpt_init(&g, &cfg);
+	sl_gpt_init_weights(&g, 5);
+	for (size_t i = 0; i < g.P.n; i++)
+		g.P.data[i] += (float)(0.05 * cos((double)i));
+	for (int i = 0; i < B * T; i++) {
+		ids[i] = (i * 5 + 2) % 11;
+		tg[i] = (i * 7 + 3) % 11;
+	}
+	a = sl_gpt_acts_new(&g, B, T);
+	for (int off = 0; off < 2; off++) {
+		sl_gemm_prepack_off(off);
+		grad[off] = calloc(g.P.n, sizeof *grad[off]);
+		logits[off] = malloc((size_t)B * T * 11 * sizeof *logits[off]);
+		loss[off] = sl_gpt_forward(&g, a, ids, tg, 7, 1);
+		memcpy(logits[off], a->logits, (size_t)B * T * 11 * sizeof *logits[off]);
+		sl_gpt_backward(&g, a, grad[off], ids, tg, 1.0f);
+		ok(!off == (a->wpack != NULL) || !sl_gemm_prepacks(),
+		   "packed weights used exactly when turned on (%d)", !off);
+	}
+	sl_gemm_prepack_off(0);
+	for (size_t i = 0; i < g.P.n; i++) {
+		e = fmax(e, fabs((double)grad[0][i] - grad[1][i]));
+		m = fmax(m, fabs((double)grad[1][i]));
+	}
+	if (sl_gemm_prepacks() && sl_gemm_beats_blas())
+		ok(loss[0] == loss[1] &&
+		       !memcmp(logits[0], logits[1], (size_t)B * T * 11 * sizeof *logits[0]) &&
+		       !memcmp(grad[0], grad[1], g.P.n * sizeof *grad[0]),
+		   "GPT%s: packed weights give the bits of the unpacked products",
+		   dropout > 0 ? " with dropout" : "");
+	else
+		ok(fabsf(loss[0] - loss[1]) < 1e-5f && e / m < 1e-5,
+		   "GPT%s: packed weights agree with sgemm's products (loss %.7g vs %.7g, "
+		   "gradient %.2g)", dropout > 0 ? " with dropout" : "", loss[0], loss[1], e / m);
+	for (int k = 0; k < 2; k++)
+		free(grad[k]), free(logits[k]);
 	sl_gpt_acts_free(a);
 	sl_gpt_free(&g);
 }
@@ -291,8 +349,12 @@ int main(void)
 	test_attention(3, 1, 4, 2, 1, 1);
 	test_attention(1, 64, 8, 2, 30, 0);
 	test_attention_nan();
-	gradcheck(0);
-	gradcheck(0.2f);
+	gradcheck(0, 2, 5);
+	gradcheck(0.2f, 2, 5);
+	gradcheck(0, 4, 8);
+	gradcheck(0.2f, 4, 8);
+	test_prepacked(0);
+	test_prepacked(0.1f);
 	test_learns();
 	test_gelu();
 	return done_testing();

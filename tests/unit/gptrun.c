@@ -6,7 +6,8 @@
  * smaller than maxB and smaller than the thread count; the evaluation
  * loss against the per-position losses worked from the logits; the
  * threaded update against sl_clip_grad_norm + sl_optim_step, and the same
- * bits whether or not sl_gpt_run_grad summed the gradient first.
+ * bits whether or not sl_gpt_run_grad summed the gradient first; and all
+ * of it again with shares large enough for products from packed weights.
  */
 #include "sluice.h"
 #include "tap.h"
@@ -243,6 +244,93 @@ static void test_update(void)
 		}
 }
 
+/* Shares of 32 rows and more: the runner packs the weights once per step
+ * for its workers (sl_gpt_pack) and again after each update.  Three steps
+ * of AdamW by a one-worker runner give the bits of sl_gpt_forward +
+ * sl_gpt_backward + sl_clip_grad_norm + sl_optim_step (which pack for
+ * themselves); two workers agree to float rounding and repeat their bits;
+ * the evaluation loss of two workers matches the logits'. */
+static void test_packed_runner(void)
+{
+	enum { PB = 8, PT = 8 };
+	struct sl_gpt_config cfg = {11, PT, 2, 2, 16, 0};
+	struct sl_gpt g[3];
+	struct sl_optim o[3];
+	struct sl_gpt_run *r[3] = {NULL};
+	struct sl_gpt_acts *a;
+	int32_t ids[PB * PT], tg[PB * PT];
+	double want = 0, got;
+
+	for (int i = 0; i < PB * PT; i++) {
+		ids[i] = (i * 7 + i / 9) % 11;
+		tg[i] = (i * 5 + 1) % 11;
+	}
+	for (int k = 0; k < 3; k++) {
+		sl_gpt_init(&g[k], &cfg);
+		sl_gpt_init_weights(&g[k], 11);
+		sl_optim_init(&o[k], SL_OPTIM_ADAMW);
+		o[k].lr = 1e-2f;
+		o[k].weight_decay = 0.1f;
+	}
+	/* g[0]: by hand; g[1]: one worker; g[2]: two workers */
+	a = sl_gpt_acts_new(&g[0], PB, PT);
+	r[1] = sl_gpt_run_new(&g[1], PB, PT, 1);
+	r[2] = sl_gpt_run_new(&g[2], PB, PT, 2);
+	for (int step = 0; step < 3; step++) {
+		sl_params_zero_grad(&g[0].P);
+		sl_gpt_forward(&g[0], a, ids, tg, 0, 1);
+		sl_gpt_backward(&g[0], a, g[0].P.grad, ids, tg, 1.0f);
+		sl_clip_grad_norm(g[0].P.grad, g[0].P.n, 0.5f);
+		sl_optim_step(&o[0], g[0].P.data, g[0].P.m, g[0].P.v, g[0].P.grad, g[0].P.n,
+		              g[0].P.ndecay);
+		for (int k = 1; k < 3; k++) {
+			sl_gpt_run_step(r[k], ids, tg, PB, 0);
+			sl_gpt_run_update(r[k], &o[k], 0.5f);
+		}
+	}
+	ok(!memcmp(g[0].P.data, g[1].P.data, g[0].P.n * sizeof *g[0].P.data),
+	   "packed shares, one worker: three AdamW steps give the bits of the model by hand");
+	ok(relerr(g[2].P.data, g[0].P.data, g[0].P.n) < 1e-5,
+	   "packed shares, two workers: the same weights to float rounding (%.2g)",
+	   relerr(g[2].P.data, g[0].P.data, g[0].P.n));
+	{
+		struct sl_gpt h;
+		struct sl_optim oh;
+		struct sl_gpt_run *rh;
+		sl_gpt_init(&h, &cfg);
+		sl_gpt_init_weights(&h, 11);
+		sl_optim_init(&oh, SL_OPTIM_ADAMW);
+		oh.lr = 1e-2f;
+		oh.weight_decay = 0.1f;
+		rh = sl_gpt_run_new(&h, PB, PT, 2);
+		for (int step = 0; step < 3; step++) {
+			sl_gpt_run_step(rh, ids, tg, PB, 0);
+			sl_gpt_run_update(rh, &oh, 0.5f);
+		}
+		ok(!memcmp(h.P.data, g[2].P.data, h.P.n * sizeof *h.P.data),
+		   "packed shares, two workers: a second run repeats the bits");
+		sl_gpt_run_free(rh);
+		sl_gpt_free(&h);
+	}
+	sl_gpt_forward(&g[2], a, ids, NULL, 0, 0);
+	for (int i = 0; i < PB * PT; i++) {
+		const float *z = a->logits + (size_t)i * 11;
+		double s = 0;
+		for (int v = 0; v < 11; v++)
+			s += exp((double)z[v]);
+		want += log(s) - z[tg[i]];
+	}
+	got = sl_gpt_run_loss(r[2], ids, tg, PB, NULL);
+	ok(fabs(got - want) < 1e-5 * fabs(want),
+	   "packed shares, two workers: evaluation loss %.6f matches the logits' %.6f", got,
+	   want);
+	sl_gpt_acts_free(a);
+	for (int k = 0; k < 3; k++) {
+		sl_gpt_run_free(r[k]);
+		sl_gpt_free(&g[k]);
+	}
+}
+
 int main(void)
 {
 	sl_init("gptrun-test");
@@ -251,5 +339,6 @@ int main(void)
 	test_small_batches();
 	test_loss();
 	test_update();
+	test_packed_runner();
 	return done_testing();
 }
