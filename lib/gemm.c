@@ -202,15 +202,18 @@ struct tile_io {
 };
 
 /* C (rows <= 8, 16 NV columns under masks k0, k1) (+)= the strip ap (K x 8)
- * times the panel bp (K x 32); with io, the sums start at x + bias
- * (either may be NULL) unless acc, and the results are multiplied by mul
- * and added to colsum, a row at a time, as a separate pass over C would. */
+ * times the panel bp (K x 32), or with lda > 0, A's rows read in place
+ * from ap (row stride lda; rows past the last repeat it); with io, the
+ * sums start at x + bias (either may be NULL) unless acc, and the results
+ * are multiplied by mul and added to colsum, a row at a time, as a
+ * separate pass over C would. */
 T512 static inline __attribute__((always_inline)) void
-pk_tile(float *restrict C, size_t ldc, const float *restrict ap, const float *restrict bp,
-        int K, int acc, int rows, __mmask16 k0, __mmask16 k1, const int NV,
-        const struct tile_io *io)
+pk_tile(float *restrict C, size_t ldc, const float *restrict ap, size_t lda,
+        const float *restrict bp, int K, int acc, int rows, __mmask16 k0, __mmask16 k1,
+        const int NV, const struct tile_io *io)
 {
 	__m512 c[8][2];
+	const float *ar[8];
 
 	UNROLL for (int i = 0; i < 8; i++) {
 		c[i][0] = c[i][1] = _mm512_setzero_ps();
@@ -242,15 +245,31 @@ pk_tile(float *restrict C, size_t ldc, const float *restrict ap, const float *re
 			}
 		}
 	}
-	for (int k = 0; k < K; k++) {
-		__m512 b0 = _mm512_load_ps(bp + (size_t)k * 32), b1 = b0;
-		if (NV == 2)
-			b1 = _mm512_load_ps(bp + (size_t)k * 32 + 16);
-		UNROLL for (int i = 0; i < 8; i++) {
-			__m512 x = _mm512_set1_ps(ap[(size_t)k * 8 + i]);
-			c[i][0] = _mm512_fmadd_ps(x, b0, c[i][0]);
+	if (lda) {
+		UNROLL for (int i = 0; i < 8; i++)
+			ar[i] = ap + (size_t)(i < rows ? i : rows - 1) * lda;
+		for (int k = 0; k < K; k++) {
+			__m512 b0 = _mm512_load_ps(bp + (size_t)k * 32), b1 = b0;
 			if (NV == 2)
-				c[i][1] = _mm512_fmadd_ps(x, b1, c[i][1]);
+				b1 = _mm512_load_ps(bp + (size_t)k * 32 + 16);
+			UNROLL for (int i = 0; i < 8; i++) {
+				__m512 x = _mm512_set1_ps(ar[i][k]);
+				c[i][0] = _mm512_fmadd_ps(x, b0, c[i][0]);
+				if (NV == 2)
+					c[i][1] = _mm512_fmadd_ps(x, b1, c[i][1]);
+			}
+		}
+	} else {
+		for (int k = 0; k < K; k++) {
+			__m512 b0 = _mm512_load_ps(bp + (size_t)k * 32), b1 = b0;
+			if (NV == 2)
+				b1 = _mm512_load_ps(bp + (size_t)k * 32 + 16);
+			UNROLL for (int i = 0; i < 8; i++) {
+				__m512 x = _mm512_set1_ps(ap[(size_t)k * 8 + i]);
+				c[i][0] = _mm512_fmadd_ps(x, b0, c[i][0]);
+				if (NV == 2)
+					c[i][1] = _mm512_fmadd_ps(x, b1, c[i][1]);
+			}
 		}
 	}
 	if (io && io->mul)
@@ -371,11 +390,11 @@ T512 static void nn_packed(float *restrict C, size_t ldc, const float *a, ptrdif
 							             _MM_HINT_T0);
 						}
 					if (w > 16)
-						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, bp, kc, ac, rows, k0m,
-						        k1m, 2, NULL);
+						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, 0, bp, kc, ac, rows,
+						        k0m, k1m, 2, NULL);
 					else
-						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, bp, kc, ac, rows, k0m,
-						        k1m, 1, NULL);
+						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, 0, bp, kc, ac, rows,
+						        k0m, k1m, 1, NULL);
 				}
 			}
 		}
@@ -397,6 +416,10 @@ prefetch_rows(const float *p, size_t ld, int n)
  * each over all of C's columns before the next: B (a layer's weights,
  * 64-256 KiB) stays in L2 while C and e's operands, which come from
  * memory, are walked a row block at a time, as the prefetchers like.
+ * A's 8 rows are read in place: they were just written (a layer norm's
+ * or GELU's output, a gradient) and the strip's first panel brings them
+ * into L1 for the rest; packing them cost more (2.6% of a GPT step at 2
+ * threads) than the broadcasts from 8 rows do.
  * nn_packed's order (one panel of B over every strip, which keeps a
  * panel packed per product in L1) reads C, x and mul as 128-byte pieces
  * of many rows: in a GPT step that order made these products slower
@@ -406,14 +429,13 @@ T512 static void nn_bpacked(float *restrict C, size_t ldc, const float *a, size_
                             const float *bpre, int M, int N, int K,
                             const struct sl_gemm_epi *e)
 {
-	float ap[8 * PK_KC] __attribute__((aligned(64)));
 	size_t np = (size_t)((N + 31) & ~31);
 
 	for (int m0 = 0; m0 < M; m0 += 8) {
 		int rows = M - m0 < 8 ? M - m0 : 8;
 		for (int k0 = 0; k0 < K; k0 += PK_KC) {
 			int kc = K - k0 < PK_KC ? K - k0 : PK_KC;
-			pack_rows(ap, 8, a + (size_t)m0 * lda + k0, lda, rows, kc);
+			const float *ap = a + (size_t)m0 * lda + k0;
 			for (int n0 = 0; n0 < N; n0 += 32) {
 				int w = N - n0 < 32 ? N - n0 : 32;
 				__mmask16 k0m = vm_lanes16(w), k1m = vm_lanes16(w - 16);
@@ -448,9 +470,9 @@ T512 static void nn_bpacked(float *restrict C, size_t ldc, const float *a, size_
 					}
 				}
 				if (w > 16)
-					pk_tile(c, ldc, ap, pan, kc, k0 > 0, rows, k0m, k1m, 2, iop);
+					pk_tile(c, ldc, ap, lda, pan, kc, k0 > 0, rows, k0m, k1m, 2, iop);
 				else
-					pk_tile(c, ldc, ap, pan, kc, k0 > 0, rows, k0m, k1m, 1, iop);
+					pk_tile(c, ldc, ap, lda, pan, kc, k0 > 0, rows, k0m, k1m, 1, iop);
 			}
 		}
 	}
