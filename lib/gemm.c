@@ -19,6 +19,11 @@
  *   sl_gemm_nt_add, C += A B^T: both operands are read along their rows:
  *   a 4 x 4 tile of dot products in 16 vector accumulators, folded into
  *   one vector of 16 sums at the end (a fixed tree of shuffles and adds).
+ *   sl_gemm_pack_b + sl_gemm_packed, C = A B from a B packed once and used
+ *   many times (a GPT's weights, by every worker of a step), A read in
+ *   place, with the passes a layer makes around the product folded into
+ *   the tiles; sl_gemm_tn_packing, C (+)= A^T B the same way, B packed
+ *   per call (a weight gradient).  Both give sl_gemm_nn's bits.
  *
  * Edges: rows past the end are computed from the last row and not stored;
  * columns past the end are masked.  Every sum runs in an order fixed by
@@ -208,7 +213,7 @@ struct tile_io {
  * are multiplied by mul and added to colsum, a row at a time, as a
  * separate pass over C would. */
 T512 static inline __attribute__((always_inline)) void
-pk_tile(float *restrict C, size_t ldc, const float *restrict ap, size_t lda,
+pk_tile(float *restrict C, size_t ldc, const float *restrict ap, size_t lda, size_t sk,
         const float *restrict bp, int K, int acc, int rows, __mmask16 k0, __mmask16 k1,
         const int NV, const struct tile_io *io)
 {
@@ -253,7 +258,7 @@ pk_tile(float *restrict C, size_t ldc, const float *restrict ap, size_t lda,
 			if (NV == 2)
 				b1 = _mm512_load_ps(bp + (size_t)k * 32 + 16);
 			UNROLL for (int i = 0; i < 8; i++) {
-				__m512 x = _mm512_set1_ps(ar[i][k]);
+				__m512 x = _mm512_set1_ps(ar[i][(size_t)k * sk]);
 				c[i][0] = _mm512_fmadd_ps(x, b0, c[i][0]);
 				if (NV == 2)
 					c[i][1] = _mm512_fmadd_ps(x, b1, c[i][1]);
@@ -390,10 +395,10 @@ T512 static void nn_packed(float *restrict C, size_t ldc, const float *a, ptrdif
 							             _MM_HINT_T0);
 						}
 					if (w > 16)
-						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, 0, bp, kc, ac, rows,
+						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, 0, 0, bp, kc, ac, rows,
 						        k0m, k1m, 2, NULL);
 					else
-						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, 0, bp, kc, ac, rows,
+						pk_tile(c, ldc, ap + (size_t)t * 8 * kc, 0, 0, bp, kc, ac, rows,
 						        k0m, k1m, 1, NULL);
 				}
 			}
@@ -425,24 +430,28 @@ prefetch_rows(const float *p, size_t ld, int n)
  * of many rows: in a GPT step that order made these products slower
  * than sgemm's, this one faster.  Each element's sum is nn_packed's, k
  * block after k block, so the bits are sl_gemm_nn's. */
-T512 static void nn_bpacked(float *restrict C, size_t ldc, const float *a, size_t lda,
-                            const float *bpre, int M, int N, int K,
+T512 static void nn_bpacked(float *restrict C, size_t ldc, const float *a, size_t sam,
+                            size_t sak, const float *bpre, int M, int N, int K, int acc,
                             const struct sl_gemm_epi *e)
 {
 	size_t np = (size_t)((N + 31) & ~31);
+	/* columns per group: a group's B (K x nb) is 256 KiB at most */
+	int nb = (int)(((size_t)65536 / (size_t)K) & ~(size_t)31);
 
+	nb = nb < 32 ? 32 : nb;
+	for (int g0 = 0; g0 < N; g0 += nb)
 	for (int m0 = 0; m0 < M; m0 += 8) {
-		int rows = M - m0 < 8 ? M - m0 : 8;
+		int rows = M - m0 < 8 ? M - m0 : 8, g1 = N - g0 < nb ? N : g0 + nb;
 		for (int k0 = 0; k0 < K; k0 += PK_KC) {
 			int kc = K - k0 < PK_KC ? K - k0 : PK_KC;
-			const float *ap = a + (size_t)m0 * lda + k0;
-			for (int n0 = 0; n0 < N; n0 += 32) {
+			const float *ap = a + (size_t)m0 * sam + (size_t)k0 * sak;
+			for (int n0 = g0; n0 < g1; n0 += 32) {
 				int w = N - n0 < 32 ? N - n0 : 32;
 				__mmask16 k0m = vm_lanes16(w), k1m = vm_lanes16(w - 16);
 				const float *pan = bpre + (size_t)k0 * np + (size_t)n0 * (size_t)kc;
 				float *c = C + (size_t)m0 * ldc + n0;
 				struct tile_io io = {0}, *iop = NULL;
-				if (e && k0 == 0) {
+				if (e && k0 == 0 && !acc) {
 					io.bias = e->bias ? e->bias + n0 : NULL;
 					io.x = e->x ? e->x + (size_t)m0 * (size_t)e->ldx + n0 : NULL;
 					io.ldx = (size_t)e->ldx;
@@ -457,7 +466,7 @@ T512 static void nn_bpacked(float *restrict C, size_t ldc, const float *a, size_
 				/* the next tile's rows of C and of e's operands: its
 				 * first and last steps wait on them otherwise */
 				{
-					int nn = n0 + 32 < N ? n0 + 32 : 0, nm = nn ? m0 : m0 + 8;
+					int nn = n0 + 32 < g1 ? n0 + 32 : g0, nm = nn != g0 ? m0 : m0 + 8;
 					int nr = M - nm < 8 ? M - nm : 8;
 					if (nr > 0) {
 						prefetch_rows(C + (size_t)nm * ldc + nn, ldc, nr);
@@ -470,9 +479,11 @@ T512 static void nn_bpacked(float *restrict C, size_t ldc, const float *a, size_
 					}
 				}
 				if (w > 16)
-					pk_tile(c, ldc, ap, lda, pan, kc, k0 > 0, rows, k0m, k1m, 2, iop);
+					pk_tile(c, ldc, ap, sam, sak, pan, kc, acc || k0 > 0, rows, k0m, k1m, 2,
+					        iop);
 				else
-					pk_tile(c, ldc, ap, lda, pan, kc, k0 > 0, rows, k0m, k1m, 1, iop);
+					pk_tile(c, ldc, ap, sam, sak, pan, kc, acc || k0 > 0, rows, k0m, k1m, 1,
+					        iop);
 			}
 		}
 	}
@@ -589,9 +600,23 @@ void sl_gemm_packed(float *c, int ldc, const float *a, int lda, const float *bp,
 	if (M == 0 || N == 0)
 		return;
 #if VM_X86
-	nn_bpacked(c, (size_t)ldc, a, (size_t)lda, bp, M, N, K, e);
+	nn_bpacked(c, (size_t)ldc, a, (size_t)lda, 1, bp, M, N, K, 0, e);
 #else
 	(void)c, (void)ldc, (void)a, (void)lda, (void)bp, (void)e;
+#endif
+}
+
+void sl_gemm_tn_packing(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
+                        int M, int N, int K, int acc, float *bp)
+{
+	SL_ASSERT(M >= 0 && N >= 0 && K > 0 && sl_gemm_prepacks());
+	if (M == 0 || N == 0)
+		return;
+#if VM_X86
+	sl_gemm_pack_b(bp, b, ldb, SL_TRANS_N, K, N);
+	nn_bpacked(c, (size_t)ldc, a, 1, (size_t)lda, bp, M, N, K, acc, NULL);
+#else
+	(void)c, (void)ldc, (void)a, (void)lda, (void)b, (void)ldb, (void)acc, (void)bp;
 #endif
 }
 

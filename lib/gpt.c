@@ -145,6 +145,8 @@ struct sl_gpt_acts *sl_gpt_acts_new(const struct sl_gpt *g, int B, int T)
 	ALLOC(dlogits, BT * V);
 	ALLOC(datt, (size_t)T * T);
 #undef ALLOC
+	if (sl_gemm_prepacks())
+		a->dwpack = sl_xalloc64(sl_gemm_pack_b_size((int)BT, 4 * (int)C) * sizeof *a->dwpack);
 	return a;
 }
 
@@ -156,7 +158,7 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a)
 	              a->att, a->proj, a->projmask, a->res2, a->ln2, a->ln2m, a->ln2r,
 	              a->fch, a->fchg, a->fc2, a->fc2mask, a->res3, a->lnf, a->lnfm,
 	              a->lnfr, a->logits, a->probs, a->dres, a->dx, a->dx2, a->dqkv,
-	              a->dfchg, a->dlogits, a->datt, a->wpack_own};
+	              a->dfchg, a->dlogits, a->datt, a->wpack_own, a->dwpack};
 	for (size_t i = 0; i < sizeof f / sizeof *f; i++)
 		free(f[i]);
 	free(a->pos);
@@ -179,41 +181,58 @@ enum { PK_QKV, PK_PROJ, PK_FC, PK_FC2, NPK };
 static const int pk_w[NPK] = {QKVW, PROJW, FCW, FC2W};
 static const int pk_oc[NPK] = {3, 1, 4, 1}, pk_ic[NPK] = {1, 1, 1, 4}; /* x C */
 
-static size_t pack_len(const struct sl_gpt *g, int k, int bwd)
+/* Block l's weight k, (oc, ic); l = L, k = 0 is the head (the token
+ * table, (V, C)). */
+static const float *pack_weight(const struct sl_gpt *g, int l, int k, int *oc, int *ic)
 {
-	int oc = pk_oc[k] * g->cfg.C, ic = pk_ic[k] * g->cfg.C;
+	if (l == g->cfg.L) {
+		*oc = g->cfg.V;
+		*ic = g->cfg.C;
+		return sl_params_data(&g->P, 0);
+	}
+	*oc = pk_oc[k] * g->cfg.C;
+	*ic = pk_ic[k] * g->cfg.C;
+	return sl_params_data(&g->P, pidx(l, pk_w[k]));
+}
 
+static size_t pack_len(const struct sl_gpt *g, int l, int k, int bwd)
+{
+	int oc, ic;
+
+	pack_weight(g, l, k, &oc, &ic);
 	return bwd ? sl_gemm_pack_b_size(oc, ic) : sl_gemm_pack_b_size(ic, oc);
 }
 
-/* Where block l's weight k lies packed for the forward (bwd 0) or the
- * backward (1). */
+/* Where weight k of block l (the head: l = L, k = 0) lies packed for the
+ * forward (bwd 0) or the backward (1): the blocks in order, then the
+ * head. */
 static size_t pack_off(const struct sl_gpt *g, int l, int k, int bwd)
 {
 	size_t per = 0, off;
 
 	for (int j = 0; j < NPK; j++)
-		per += pack_len(g, j, 0) + pack_len(g, j, 1);
+		per += pack_len(g, 0, j, 0) + pack_len(g, 0, j, 1);
 	off = (size_t)l * per;
 	for (int j = 0; j < k; j++)
-		off += pack_len(g, j, 0) + pack_len(g, j, 1);
-	return off + (bwd ? pack_len(g, k, 0) : 0);
+		off += pack_len(g, l, j, 0) + pack_len(g, l, j, 1);
+	return off + (bwd ? pack_len(g, l, k, 0) : 0);
 }
 
 size_t sl_gpt_pack_size(const struct sl_gpt *g)
 {
-	return sl_gemm_prepacks() ? pack_off(g, g->cfg.L, 0, 0) : 0;
+	int L = g->cfg.L;
+
+	return sl_gemm_prepacks() ? pack_off(g, L, 0, 1) + pack_len(g, L, 0, 1) : 0;
 }
 
 void sl_gpt_pack(const struct sl_gpt *g, float *dst, int part, int nparts)
 {
 	size_t i0, i1;
 
-	sl_pool_share(part, nparts, (size_t)g->cfg.L * NPK * 2, &i0, &i1);
+	sl_pool_share(part, nparts, (size_t)g->cfg.L * NPK * 2 + 2, &i0, &i1);
 	for (size_t i = i0; i < i1; i++) {
-		int l = (int)(i / (2 * NPK)), k = (int)(i / 2 % NPK), bwd = (int)(i % 2);
-		int oc = pk_oc[k] * g->cfg.C, ic = pk_ic[k] * g->cfg.C;
-		const float *w = sl_params_data(&g->P, pidx(l, pk_w[k]));
+		int l = (int)(i / (2 * NPK)), k = (int)(i / 2 % NPK), bwd = (int)(i % 2), oc, ic;
+		const float *w = pack_weight(g, l, k, &oc, &ic);
 		/* w (oc, ic): the forward's B is w^T (ic, oc), the backward's w */
 		if (bwd)
 			sl_gemm_pack_b(dst + pack_off(g, l, k, 1), w, ic, SL_TRANS_N, oc, ic);
@@ -322,7 +341,8 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 		residual_branch(res2, p > 0 ? a->proj + l * btc : NULL,
 		                p > 0 ? a->projmask + l * btc : NULL, x, atty,
 		                sl_params_data(P, pidx(l, PROJW)), WP(PK_PROJ),
-		                sl_params_data(P, pidx(l, PROJB)), p, sl_mix64(seed + 2 * (uint64_t)l + 1) + skip, BT, C, C);
+		                sl_params_data(P, pidx(l, PROJB)), p,
+		                sl_mix64(seed + 2 * (uint64_t)l + 1) + skip, BT, C, C);
 		sl_layernorm_forward(ln2, a->ln2m + (size_t)l * BT, a->ln2r + (size_t)l * BT, res2,
 		                     sl_params_data(P, pidx(l, LN2W)),
 		                     sl_params_data(P, pidx(l, LN2B)), BT, C);
@@ -335,14 +355,16 @@ float sl_gpt_forward_part(const struct sl_gpt *g, struct sl_gpt_acts *a,
 		residual_branch(res3, p > 0 ? a->fc2 + l * btc : NULL,
 		                p > 0 ? a->fc2mask + l * btc : NULL, res2, fchg,
 		                sl_params_data(P, pidx(l, FC2W)), WP(PK_FC2),
-		                sl_params_data(P, pidx(l, FC2B)), p, sl_mix64(seed + 2 * (uint64_t)l + 2) + skip, BT, 4 * C, C);
+		                sl_params_data(P, pidx(l, FC2B)), p,
+		                sl_mix64(seed + 2 * (uint64_t)l + 2) + skip, BT, 4 * C, C);
 		x = res3;
 #undef WP
 	}
 	sl_layernorm_forward(a->lnf, a->lnfm, a->lnfr, x, sl_params_data(P, 2 + L * NPER),
 	                     sl_params_data(P, 3 + L * NPER), BT, C);
 	/* logits (B,T,V) = lnf . wte^T, the tied head */
-	sl_linear_forward(a->logits, a->lnf, sl_params_data(P, 0), NULL, BT, C, V);
+	linear_forward(a->logits, a->lnf, sl_params_data(P, 0),
+	               wp ? wp + pack_off(g, L, 0, 0) : NULL, NULL, BT, C, V);
 	if (!targets)
 		return 0;
 	return sl_softmax_xent_forward(a->probs, a->logits, targets, BT, V);
@@ -375,17 +397,23 @@ static void mul_colsum_add(float *restrict dbias, float *restrict d, const float
 }
 
 /* sl_linear_backward, except that din is written rather than added to
- * (every input gradient here has one source), which saves zeroing it; from
- * the packed w wp, with e's passes, where given. */
+ * (every input gradient here has one source), which saves zeroing it.
+ * Where the weights come packed (wp), din is taken from them with e's
+ * passes, and dw by lib/gemm.c too, its B (in) packed into dwp: the same
+ * sums as sl_linear_gemm_dw's where that runs lib/gemm.c's kernels, and
+ * in a GPT step at native kernels 1% faster than sgemm's. */
 static void linear_backward_set(float *din, float *dw, float *dbias, const float *dout,
                                 const float *in, const float *w, const float *wp,
-                                const struct sl_gemm_epi *e, int B, int C, int OC)
+                                const struct sl_gemm_epi *e, float *dwp, int B, int C, int OC)
 {
 	if (wp)
 		sl_gemm_packed(din, C, dout, OC, wp, B, C, OC, e);
 	else
 		sl_linear_gemm_din(din, dout, w, B, C, OC, 0);
-	sl_linear_gemm_dw(dw, dout, in, B, C, OC, 1);
+	if (wp && dwp)
+		sl_gemm_tn_packing(dw, C, dout, OC, in, C, OC, C, B, 1, dwp);
+	else
+		sl_linear_gemm_dw(dw, dout, in, B, C, OC, 1);
 	if (dbias)
 		colsum_add(dbias, dout, B, OC);
 }
@@ -405,7 +433,8 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 
 	memset(a->dlogits, 0, (size_t)BT * V * sizeof *a->dlogits);
 	sl_softmax_xent_backward(a->dlogits, dloss, a->probs, targets, BT, V);
-	linear_backward_set(a->dx, G(0), NULL, a->dlogits, a->lnf, W(0), NULL, NULL, BT, C, V);
+	linear_backward_set(a->dx, G(0), NULL, a->dlogits, a->lnf, W(0),
+	                    wp ? wp + pack_off(g, L, 0, 1) : NULL, NULL, a->dwpack, BT, C, V);
 	memset(a->dres, 0, btc * sizeof *a->dres);
 	sl_layernorm_backward(a->dres, G(2 + L * NPER), G(3 + L * NPER), a->dx,
 	                      L ? a->res3 + (L - 1) * btc : a->enc, W(2 + L * NPER), a->lnfm,
@@ -432,11 +461,11 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 		                    W(pidx(l, FC2W)), WP(PK_FC2),
 		                    &(struct sl_gemm_epi){.mul = fch, .ldm = 4 * C,
 		                                          .colsum = G(pidx(l, FCB))},
-		                    BT, 4 * C, C);
+		                    a->dwpack, BT, 4 * C, C);
 		if (!wp)
 			mul_colsum_add(G(pidx(l, FCB)), a->dfchg, fch, BT, 4 * C);
 		linear_backward_set(a->dx, G(pidx(l, FCW)), NULL, a->dfchg, ln2, W(pidx(l, FCW)),
-		                    WP(PK_FC), NULL, BT, C, 4 * C);
+		                    WP(PK_FC), NULL, a->dwpack, BT, C, 4 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN2W)), G(pidx(l, LN2B)), a->dx, res2,
 		                      W(pidx(l, LN2W)), a->ln2m + (size_t)l * BT,
 		                      a->ln2r + (size_t)l * BT, BT, C);
@@ -449,12 +478,12 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 				dproj = a->dx2;
 			}
 			linear_backward_set(a->dx, G(pidx(l, PROJW)), G(pidx(l, PROJB)), dproj, atty,
-			                    W(pidx(l, PROJW)), WP(PK_PROJ), NULL, BT, C, C);
+			                    W(pidx(l, PROJW)), WP(PK_PROJ), NULL, a->dwpack, BT, C, C);
 		}
 		sl_attention_backward_set(a->dqkv, a->datt, a->dx, qkv,
 		                          a->att + (size_t)l * B * NH * T * T, B, T, C, NH);
 		linear_backward_set(a->dx, G(pidx(l, QKVW)), G(pidx(l, QKVB)), a->dqkv, ln1,
-		                    W(pidx(l, QKVW)), WP(PK_QKV), NULL, BT, C, 3 * C);
+		                    W(pidx(l, QKVW)), WP(PK_QKV), NULL, a->dwpack, BT, C, 3 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN1W)), G(pidx(l, LN1B)), a->dx, x,
 		                      W(pidx(l, LN1W)), a->ln1m + (size_t)l * BT,
 		                      a->ln1r + (size_t)l * BT, BT, C);

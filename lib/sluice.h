@@ -908,6 +908,7 @@ struct sl_gpt_acts {
 	 * one the last forward used, which its backward reads. */
 	float *wpack_own;
 	const float *wpack_shared, *wpack;
+	float *dwpack; /* the weight gradients' packed B, B*T x 4C */
 };
 
 /* Floats of the packed block weights (0 where sl_gemm_prepacks is 0),
@@ -1393,6 +1394,10 @@ struct sl_gemm_epi {
 	int ldx, ldm;
 };
 int sl_gemm_prepacks(void);
+/* C (M,N) (+)= A^T B, A (K,M) and B (K,N) row-major: B packed into bp
+ * (sl_gemm_pack_b_size(K, N) floats, 64-byte aligned) first. */
+void sl_gemm_tn_packing(float *c, int ldc, const float *a, int lda, const float *b, int ldb,
+                        int M, int N, int K, int acc, float *bp);
 /* off = 1 makes sl_gemm_prepacks 0 from then on (tests and benchmarks
  * compare the paths); not thread-safe against products in flight. */
 void sl_gemm_prepack_off(int off);

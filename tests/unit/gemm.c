@@ -250,10 +250,10 @@ static void check_prepacked(int M, int N, int K)
 {
 	struct sl_rng r;
 	size_t cn = (size_t)M * (N + PAD) + PAD;
-	float *a, *b, *bt, *x, *mul, *want, *got, *bp, *bpt, bias[80], cs0[80], cs1[80];
+	float *a, *b, *bt, *x, *mul, *want, *got, *bp, *bpt, bias[400], cs0[400], cs1[400];
 	int bad[3] = {0};
 
-	SL_ASSERT(N + 4 <= 80);
+	SL_ASSERT(N + 4 <= 400);
 	sl_rng_seed(&r, (uint64_t)(3 * M + 5 * N + 7 * K));
 	a = mat(&r, M, K);
 	b = mat(&r, K, N);
@@ -276,7 +276,7 @@ static void check_prepacked(int M, int N, int K)
 		struct sl_gemm_epi e = {use & 1 ? bias : NULL, use & 2 ? x : NULL,
 		                        use & 4 ? mul : NULL, use & 8 ? cs1 : NULL, N + PAD,
 		                        N + PAD};
-		for (int j = 0; j < 80; j++)
+		for (int j = 0; j < 400; j++)
 			cs0[j] = cs1[j] = j < N ? (float)j / 8 : GUARD_V;
 		for (size_t i = 0; i < cn; i++)
 			want[i] = got[i] = i % (size_t)(N + PAD) < (size_t)N && i < (size_t)M * (N + PAD)
@@ -296,7 +296,7 @@ static void check_prepacked(int M, int N, int K)
 			}
 		sl_gemm_packed(got, N + PAD, a, K + PAD, bp, M, N, K, use ? &e : NULL);
 		bad[0] += memcmp(want, got, cn * sizeof *got) != 0 || memcmp(cs0, cs1, sizeof cs0);
-		for (int j = 0; j < 80; j++)
+		for (int j = 0; j < 400; j++)
 			cs1[j] = j < N ? (float)j / 8 : GUARD_V;
 		sl_gemm_packed(got, N + PAD, a, K + PAD, bpt, M, N, K, use ? &e : NULL);
 		bad[1] += memcmp(want, got, cn * sizeof *got) != 0 || memcmp(cs0, cs1, sizeof cs0);
@@ -313,6 +313,25 @@ static void check_prepacked(int M, int N, int K)
 	ok(bad[1] == 0, "M=%d N=%d K=%d: prepacked from B^T: the same bits", M, N, K);
 	ok(bad[2] == 0, "M=%d N=%d K=%d: prepacked, against double, padding untouched", M, N,
 	   K);
+	/* C (+)= A^T B, A (K,M) read in place and B packed on the way (a
+	 * weight gradient): sl_gemm_nn's bits, written and added */
+	{
+		float *at = mat(&r, K, M), *bk = mat(&r, K, N), *tbp;
+		tbp = sl_xalloc64(sl_gemm_pack_b_size(K, N) * sizeof *tbp);
+		for (int k = 0; k < K; k++)
+			for (int i = 0; i < M; i++)
+				AT(at, M, k, i) = AT(a, K, i, k);
+		for (int acc = 0; acc < 2; acc++) {
+			memcpy(got, x, cn * sizeof *got);
+			memcpy(want, x, cn * sizeof *want);
+			sl_gemm_nn(want, N + PAD, at, M + PAD, SL_TRANS_T, bk, N + PAD, M, N, K, acc);
+			sl_gemm_tn_packing(got, N + PAD, at, M + PAD, bk, N + PAD, M, N, K, acc, tbp);
+			ok(!memcmp(want, got, cn * sizeof *got),
+			   "M=%d N=%d K=%d: A^T B, B packed on the way, %s: sl_gemm_nn's bits", M, N, K,
+			   acc ? "added" : "written");
+		}
+		free(at), free(bk), free(tbp);
+	}
 	free(a), free(b), free(bt), free(x), free(mul), free(want), free(got), free(bp),
 	    free(bpt);
 }
@@ -361,6 +380,7 @@ int main(void)
 		static const int pp[][3] = {
 			{1, 1, 1},    {7, 15, 3},  {8, 16, 8},     {9, 17, 33},  {13, 33, 257},
 			{16, 32, 64}, {40, 65, 5}, {3, 70, 600}, {384, 32, 128}, {70, 48, 300},
+			{19, 300, 400}, /* B past 256 KiB: column groups */
 		};
 		for (size_t i = 0; i < sizeof pp / sizeof *pp; i++)
 			check_prepacked(pp[i][0], pp[i][1], pp[i][2]);
