@@ -35,7 +35,10 @@
 # 5) OpenBLAS 0.3.21 picks its AVX-512 Cooperlake kernels when left alone,
 # which run sgemm about 1.9x faster; the anchor's published figures were
 # taken that way.  The default here leaves the environment as it is; the
-# summary names the kernels each run used.
+# summary names the kernels each run used.  sluice's GPT products do not
+# depend on the setting where the CPU has AVX-512: they run on its own
+# kernels (lib/gemm.c, weights packed once per step), with the same bits
+# under any OPENBLAS_CORETYPE; it changes PyTorch's speed and the peak.
 #
 # Needs python3-torch (apt-get install python3-torch), a build (make), and
 # the text (DATA, default ../shared/data/tinyshakespeare.txt).
@@ -138,8 +141,8 @@ for k in sorted(med):
           " ".join("%.4f" % v for v in vals) or "-"))
 if any(100 * flops / (med[k] / 1e3) / 1e9 > peak.get(k[-2:], 1e30) for k in med):
     print()
-    print("(over 100%%: the peak is OpenBLAS's with the %s kernels; where those are narrower than" % sys.argv[4])
-    print(" the CPU, sluice's linear products run on its own AVX-512 kernels, lib/gemm.c)")
+    print("(over 100%%: the peak is OpenBLAS's with the %s kernels; sluice's GPT products run" % sys.argv[4])
+    print(" on its own AVX-512 kernels, lib/gemm.c, whatever OpenBLAS was told)")
 print()
 sl = min((k for k in med if k.startswith("sluice")), key=lambda k: med[k])
 print("sluice best (%s) tokens/s over PyTorch best (%s): %.2fx" % (sl, best, med[best] / med[sl]))
