@@ -181,6 +181,7 @@ static void check_nan(int M, int N, int K)
 	free(a), free(b), free(c);
 }
 
+#if VM_X86 /* the packed path exists only there */
 /* The packed path against 8-row slices read in place: nn (A as is and
  * transposed) and nt by panels, written and added to C, all the same bits
  * (each element is one chain of multiply-adds in k order either way). */
@@ -240,6 +241,7 @@ static void check_packed_bits(int M, int N, int K)
 	ok(bad[3] == 0, "M=%d N=%d K=%d: all three entry points agree to the bit", M, N, K);
 	free(a), free(at), free(b), free(bt), free(c0), free(full), free(part);
 }
+#endif
 
 /* sl_gemm_packed from B packed as is and from B^T, with each of e's
  * passes, against what a layer did without them: C filled with x + bias,
@@ -357,10 +359,6 @@ int main(void)
 		{300, 100, 700, "packed: two row blocks, three inner blocks"},
 		{520, 50, 90, "packed: three row blocks, a masked second panel"},
 	};
-	/* packed products against 8-row slices; the last has K past 1024 */
-	static const int packed[][3] = {
-		{384, 128, 128}, {300, 100, 700}, {520, 50, 90}, {203, 65, 600}, {64, 40, 1100},
-	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
 		for (size_t j = 0; j < sizeof cols / sizeof *cols; j++)
@@ -370,6 +368,10 @@ int main(void)
 	check_nan(9, 33, 7);
 	check_nan(257, 40, 300);
 #if VM_X86
+	/* packed products against 8-row slices; the last has K past 1024 */
+	static const int packed[][3] = {
+		{384, 128, 128}, {300, 100, 700}, {520, 50, 90}, {203, 65, 600}, {64, 40, 1100},
+	};
 	if (vm_avx512())
 		for (size_t i = 0; i < sizeof packed / sizeof *packed; i++)
 			check_packed_bits(packed[i][0], packed[i][1], packed[i][2]);
