@@ -404,16 +404,17 @@ static void mul_colsum_add(float *restrict dbias, float *restrict d, const float
  * in a GPT step at native kernels 1% faster than sgemm's. */
 static void linear_backward_set(float *din, float *dw, float *dbias, const float *dout,
                                 const float *in, const float *w, const float *wp,
-                                const struct sl_gemm_epi *e, float *dwp, int B, int C, int OC)
+                                const struct sl_gemm_epi *e, float *dwp, int dwacc, int B,
+                                int C, int OC)
 {
 	if (wp)
 		sl_gemm_packed(din, C, dout, OC, wp, B, C, OC, e);
 	else
 		sl_linear_gemm_din(din, dout, w, B, C, OC, 0);
 	if (wp && dwp)
-		sl_gemm_tn_packing(dw, C, dout, OC, in, C, OC, C, B, 1, dwp);
+		sl_gemm_tn_packing(dw, C, dout, OC, in, C, OC, C, B, dwacc, dwp);
 	else
-		sl_linear_gemm_dw(dw, dout, in, B, C, OC, 1);
+		sl_linear_gemm_dw(dw, dout, in, B, C, OC, dwacc);
 	if (dbias)
 		colsum_add(dbias, dout, B, OC);
 }
@@ -425,7 +426,7 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 	int B = a->B, T = a->T, C = g->cfg.C, V = g->cfg.V, NH = g->cfg.NH, L = g->cfg.L;
 	int BT = B * T;
 	size_t btc = (size_t)BT * C;
-	int drop = g->cfg.dropout > 0;
+	int drop = g->cfg.dropout > 0, dwacc = !a->dw_set;
 	const float *wp = a->wpack;
 #define G(i) (grad + P->t[(i)].off)
 #define W(i) sl_params_data(P, (i))
@@ -434,7 +435,8 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 	memset(a->dlogits, 0, (size_t)BT * V * sizeof *a->dlogits);
 	sl_softmax_xent_backward(a->dlogits, dloss, a->probs, targets, BT, V);
 	linear_backward_set(a->dx, G(0), NULL, a->dlogits, a->lnf, W(0),
-	                    wp ? wp + pack_off(g, L, 0, 1) : NULL, NULL, a->dwpack, BT, C, V);
+	                    wp ? wp + pack_off(g, L, 0, 1) : NULL, NULL, a->dwpack, dwacc, BT, C,
+	                    V);
 	memset(a->dres, 0, btc * sizeof *a->dres);
 	sl_layernorm_backward(a->dres, G(2 + L * NPER), G(3 + L * NPER), a->dx,
 	                      L ? a->res3 + (L - 1) * btc : a->enc, W(2 + L * NPER), a->lnfm,
@@ -461,11 +463,11 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 		                    W(pidx(l, FC2W)), WP(PK_FC2),
 		                    &(struct sl_gemm_epi){.mul = fch, .ldm = 4 * C,
 		                                          .colsum = G(pidx(l, FCB))},
-		                    a->dwpack, BT, 4 * C, C);
+		                    a->dwpack, dwacc, BT, 4 * C, C);
 		if (!wp)
 			mul_colsum_add(G(pidx(l, FCB)), a->dfchg, fch, BT, 4 * C);
 		linear_backward_set(a->dx, G(pidx(l, FCW)), NULL, a->dfchg, ln2, W(pidx(l, FCW)),
-		                    WP(PK_FC), NULL, a->dwpack, BT, C, 4 * C);
+		                    WP(PK_FC), NULL, a->dwpack, dwacc, BT, C, 4 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN2W)), G(pidx(l, LN2B)), a->dx, res2,
 		                      W(pidx(l, LN2W)), a->ln2m + (size_t)l * BT,
 		                      a->ln2r + (size_t)l * BT, BT, C);
@@ -478,12 +480,14 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 				dproj = a->dx2;
 			}
 			linear_backward_set(a->dx, G(pidx(l, PROJW)), G(pidx(l, PROJB)), dproj, atty,
-			                    W(pidx(l, PROJW)), WP(PK_PROJ), NULL, a->dwpack, BT, C, C);
+			                    W(pidx(l, PROJW)), WP(PK_PROJ), NULL, a->dwpack, dwacc, BT, C,
+			                    C);
 		}
 		sl_attention_backward_set(a->dqkv, a->datt, a->dx, qkv,
 		                          a->att + (size_t)l * B * NH * T * T, B, T, C, NH);
 		linear_backward_set(a->dx, G(pidx(l, QKVW)), G(pidx(l, QKVB)), a->dqkv, ln1,
-		                    W(pidx(l, QKVW)), WP(PK_QKV), NULL, a->dwpack, BT, C, 3 * C);
+		                    W(pidx(l, QKVW)), WP(PK_QKV), NULL, a->dwpack, dwacc, BT, C,
+		                    3 * C);
 		sl_layernorm_backward(a->dres, G(pidx(l, LN1W)), G(pidx(l, LN1B)), a->dx, x,
 		                      W(pidx(l, LN1W)), a->ln1m + (size_t)l * BT,
 		                      a->ln1r + (size_t)l * BT, BT, C);
@@ -495,7 +499,9 @@ void sl_gpt_backward(const struct sl_gpt *g, struct sl_gpt_acts *a, float *grad,
 			sl_dropout_backward(a->dx2, a->dres, a->encmask, btc);
 			denc = a->dx2;
 		}
-		sl_embedding_backward(G(0), denc, ids, BT, C);
+		sl_embedding_backward(G(0), denc, ids, BT, C); /* after the head's dw */
+		if (a->dw_set) /* the position table's one source */
+			memset(G(1), 0, P->t[1].n * sizeof *grad);
 		sl_embedding_backward(G(1), denc, a->pos, BT, C);
 	}
 #undef G

@@ -16,9 +16,14 @@
  * not written: the update forms it again piece by piece in cache, clips
  * it and steps the optimizer (the block's sum is read twice but never
  * written), and sl_gpt_run_grad writes it into P.grad for a caller who
- * wants it there.  The update also clears every block, piece by piece
- * while it is in cache, so the next step need not (a step that follows
- * no update clears its block itself).  Dropout masks are drawn per
+ * wants it there.  The update also clears every block's biases and
+ * layer-norm parameters, piece by piece while they are in cache, so the
+ * next step need not; the weight matrices and embedding tables (the
+ * decayed prefix, nearly all of it) it leaves, and the next backward
+ * writes their gradients instead of adding to them (dw_set), which saves
+ * clearing 3 MiB per block and reading the zeros back (a step that
+ * follows no update clears its block itself; an idle worker clears the
+ * rest of its block).  Dropout masks are drawn per
  * element of the whole batch (sl_gpt_forward_part), so they do not depend
  * on the split at all.
  *
@@ -53,7 +58,8 @@ struct sl_gpt_run {
 	double *sq;        /* per worker: squares of its share of the gradient */
 	int sq_valid;      /* sq holds the last step's gradient's */
 	int unreduced;     /* P.grad holds worker 0's block alone */
-	int zeroed;        /* every block is zero (the last update cleared them) */
+	int zeroed;        /* every block's sums are zero, its decayed part stale
+	                    * (the last update cleared them; see update_job) */
 	float *pack;       /* the block weights packed for the step (sl_gpt_pack) */
 	struct sl_optim *optim;
 	float scale;       /* clipping factor, 1 for none */
@@ -138,9 +144,13 @@ static void step_job(void *arg, int wi, int nw)
 		w->grad = sl_xcalloc(P->n, sizeof *w->grad);
 	else if (!r->zeroed)
 		memset(w->grad, 0, P->n * sizeof *w->grad);
-	if (b == 0) /* an idle worker adds nothing */
+	if (b == 0) { /* an idle worker adds nothing */
+		if (r->zeroed)
+			memset(w->grad, 0, P->ndecay * sizeof *w->grad);
 		return;
+	}
 	a = acts_for(r, wi, b);
+	a->dw_set = 1; /* the decayed part is written (see update_job) */
 	off = b0 * (size_t)r->T;
 	w->loss = sl_gpt_forward_part(r->g, a, r->ids + off, r->targets + off, r->seed, 1,
 	                              (int)b0);
@@ -271,11 +281,16 @@ static void update_job(void *arg, int wi, int nw)
 			for (size_t e = 0; e < b - a; e++)
 				g[e] *= r->scale;
 		sl_optim_step(&o, P->data + a, P->m + a, P->v + a, g, b - a, nd);
-		/* the next step's blocks start at zero: cleared here, in cache,
-		 * rather than by a pass over each whole block */
-		for (int k = 0; k < r->nw; k++)
-			if (r->w[k].grad)
-				memset(r->w[k].grad + a, 0, (b - a) * sizeof *g);
+		/* the next step's gradients that are sums (biases, layer norms)
+		 * start at zero: cleared here, in cache, rather than by a pass
+		 * over each whole block; the decayed part, [0, ndecay), the next
+		 * backward writes outright (dw_set), so it is left as it is */
+		if (b > P->ndecay) {
+			size_t c = a > P->ndecay ? a : P->ndecay;
+			for (int k = 0; k < r->nw; k++)
+				if (r->w[k].grad)
+					memset(r->w[k].grad + c, 0, (b - c) * sizeof *g);
+		}
 	}
 }
 

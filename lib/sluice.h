@@ -908,6 +908,10 @@ struct sl_gpt_acts {
 	 * one the last forward used, which its backward reads. */
 	float *wpack_own;
 	const float *wpack_shared, *wpack;
+	/* Set by a runner whose blocks' decayed part (the weight matrices and
+	 * embedding tables, [0, ndecay)) holds last step's values: the
+	 * backward writes those gradients instead of adding to them. */
+	int dw_set;
 	float *dwpack; /* the weight gradients' packed B, B*T x 4C */
 };
 

@@ -137,6 +137,27 @@ static void test_small_batches(void)
 		   "batch of %d over 4 workers: same loss and gradient (%.2g)", b,
 		   relerr(g.P.grad, ref, g.P.n));
 	}
+	/* a worker busy in one step and idle in the next adds nothing of the
+	 * first: the update leaves the weight gradients for the next backward
+	 * to overwrite, which an idle worker does not run */
+	{
+		struct sl_optim o;
+		struct sl_gpt_acts *a = sl_gpt_acts_new(&g, 1, T);
+		float l0, l4;
+		sl_optim_init(&o, SL_OPTIM_SGD);
+		o.lr = 0.1f;
+		sl_gpt_run_step(r4, ids, tg, 4, 0);
+		sl_gpt_run_update(r4, &o, 0);
+		memset(ref, 0, g.P.n * sizeof *ref);
+		l0 = sl_gpt_forward(&g, a, ids, tg, 0, 1);
+		sl_gpt_backward(&g, a, ref, ids, tg, 1.0f);
+		l4 = sl_gpt_run_step(r4, ids, tg, 1, 0);
+		sl_gpt_run_grad(r4);
+		ok(fabs(l4 - l0) < 1e-5 && relerr(g.P.grad, ref, g.P.n) < 1e-5,
+		   "4 workers, then 1 sequence after an update: idle workers add nothing (%.2g)",
+		   relerr(g.P.grad, ref, g.P.n));
+		sl_gpt_acts_free(a);
+	}
 	sl_gpt_run_free(r1);
 	sl_gpt_run_free(r4);
 	free(ref);
