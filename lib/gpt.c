@@ -175,8 +175,11 @@ void sl_gpt_acts_free(struct sl_gpt_acts *a)
  * The layer's passes over the product ride on its tiles (struct
  * sl_gemm_epi): bias and residual start values, GELU's derivative and the
  * fc bias gradient.  Per block: the forward's four, then the backward's
- * four, each sl_gemm_pack_b_size floats (a multiple of 32, so each stays
- * 64-byte aligned). */
+ * four; then the head's two (the token table); each sl_gemm_pack_b_size
+ * floats (a multiple of 32, so each stays 64-byte aligned).  The weight
+ * gradients are lib/gemm.c's too (sl_gemm_tn_packing), so every product
+ * of a step is, whatever OpenBLAS was told: the same bits under any
+ * OPENBLAS_CORETYPE. */
 enum { PK_QKV, PK_PROJ, PK_FC, PK_FC2, NPK };
 static const int pk_w[NPK] = {QKVW, PROJW, FCW, FC2W};
 static const int pk_oc[NPK] = {3, 1, 4, 1}, pk_ic[NPK] = {1, 1, 1, 4}; /* x C */
@@ -401,7 +404,8 @@ static void mul_colsum_add(float *restrict dbias, float *restrict d, const float
  * Where the weights come packed (wp), din is taken from them with e's
  * passes, and dw by lib/gemm.c too, its B (in) packed into dwp: the same
  * sums as sl_linear_gemm_dw's where that runs lib/gemm.c's kernels, and
- * in a GPT step at native kernels 1% faster than sgemm's. */
+ * in a GPT step at native kernels level with sgemm's or up to 1% faster.
+ * dwacc 0 writes dw instead of adding to it. */
 static void linear_backward_set(float *din, float *dw, float *dbias, const float *dout,
                                 const float *in, const float *w, const float *wp,
                                 const struct sl_gemm_epi *e, float *dwp, int dwacc, int B,
