@@ -352,6 +352,20 @@ T512 static void pack_cols(float *restrict dst, int W, const float *restrict src
 	}
 }
 
+/* The panel of B at rows k0.. (kc) and columns n0.. (w <= 32), B's (k,n)
+ * at b[k*sbk + n*sbn] with sbk or sbn 1: the one packing of B that
+ * nn_packed and sl_gemm_pack_b share, so their tiles read the same. */
+T512 static void pack_panel(float *restrict dst, const float *b, ptrdiff_t sbk, ptrdiff_t sbn,
+                            int k0, int n0, int w, int kc)
+{
+	const float *s = b + (ptrdiff_t)k0 * sbk + (ptrdiff_t)n0 * sbn;
+
+	if (sbk == 1)
+		pack_rows(dst, 32, s, (size_t)sbn, w, kc);
+	else
+		pack_cols(dst, 32, s, (size_t)sbk, w, kc);
+}
+
 /* C (M,N) (+)= A B by packed strips and panels: A's element (m,k) at
  * a[m*sam + k*sak], B's (k,n) at b[k*sbk + n*sbn], with sak or sam 1 and
  * sbn or sbk 1; C row-major with row stride ldc. */
@@ -377,11 +391,7 @@ T512 static void nn_packed(float *restrict C, size_t ldc, const float *a, ptrdif
 			for (int n0 = 0; n0 < N; n0 += 32) {
 				int w = N - n0 < 32 ? N - n0 : 32;
 				__mmask16 k0m = vm_lanes16(w), k1m = vm_lanes16(w - 16);
-				const float *s = b + (ptrdiff_t)k0 * sbk + (ptrdiff_t)n0 * sbn;
-				if (sbk == 1)
-					pack_rows(bp, 32, s, (size_t)sbn, w, kc);
-				else
-					pack_cols(bp, 32, s, (size_t)sbk, w, kc);
+				pack_panel(bp, b, sbk, sbn, k0, n0, w, kc);
 				for (int t = 0; t < nt; t++) {
 					int rows = mc - 8 * t < 8 ? mc - 8 * t : 8;
 					float *c = C + (size_t)(m0 + 8 * t) * ldc + n0;
@@ -434,7 +444,7 @@ T512 static void nn_bpacked(float *restrict C, size_t ldc, const float *a, size_
                             size_t sak, const float *bpre, int M, int N, int K, int acc,
                             const struct sl_gemm_epi *e)
 {
-	size_t np = (size_t)((N + 31) & ~31);
+	size_t np = sl_gemm_pack_b_size(1, N);
 	/* columns per group: a group's B (K x nb) is 256 KiB at most */
 	int nb = (int)(((size_t)65536 / (size_t)K) & ~(size_t)31);
 
@@ -574,18 +584,14 @@ void sl_gemm_pack_b(float *bp, const float *b, int ldb, enum sl_trans tb, int K,
 {
 	SL_ASSERT(K >= 0 && N >= 0 && sl_gemm_prepacks() && ((uintptr_t)bp & 63) == 0);
 #if VM_X86
-	size_t np = (size_t)((N + 31) & ~31);
+	size_t np = sl_gemm_pack_b_size(1, N);
+	ptrdiff_t sbk = tb == SL_TRANS_T ? 1 : ldb, sbn = tb == SL_TRANS_T ? ldb : 1;
+
 	for (int k0 = 0; k0 < K; k0 += PK_KC) {
 		int kc = K - k0 < PK_KC ? K - k0 : PK_KC;
-		for (int n0 = 0; n0 < N; n0 += 32) {
-			int w = N - n0 < 32 ? N - n0 : 32;
-			float *d = bp + (size_t)k0 * np + (size_t)n0 * (size_t)kc;
-			/* as nn_packed packs a panel, so the tiles see the same */
-			if (tb == SL_TRANS_T)
-				pack_rows(d, 32, b + (size_t)n0 * ldb + k0, (size_t)ldb, w, kc);
-			else
-				pack_cols(d, 32, b + (size_t)k0 * ldb + n0, (size_t)ldb, w, kc);
-		}
+		for (int n0 = 0; n0 < N; n0 += 32)
+			pack_panel(bp + (size_t)k0 * np + (size_t)n0 * (size_t)kc, b, sbk, sbn, k0, n0,
+			           N - n0 < 32 ? N - n0 : 32, kc);
 	}
 #else
 	(void)bp, (void)b, (void)ldb, (void)tb;
